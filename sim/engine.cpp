@@ -128,6 +128,7 @@ IntrSource* Engine::add_interrupt(std::string name, int cpu, ipl_t ipl, std::vec
   s->count = count;
   s->handler = std::move(handler);
   intrs_.push_back(std::move(s));
+  if (running_) schedule_next_firing(intrs_.back().get());  // added by a booting LWP
   return intrs_.back().get();
 }
 
@@ -403,6 +404,7 @@ void Engine::stop(Outcome o, Finding* f) {
   running_ = false;
   outcome_ = o;
   if (f) {
+    if (annotate_) annotate_(*f);
     trace_.append(TraceKind::finding, static_cast<uint16_t>(std::max(f->cpu, 0)),
                   cur_->id, f->time, hash_name(f->kind));
     findings_.push_back(std::move(*f));
@@ -600,8 +602,16 @@ void Engine::fail(Finding f) {
   throw InternalError("failed context resumed");
 }
 
+void Engine::with_current(const std::function<void()>& fn) {
+  Engine* saved = t_engine;
+  t_engine = this;
+  fn();
+  t_engine = saved;
+}
+
 void Engine::note_finding(Finding f) {
   if (f.cpu < 0) f.time = sim_time();
+  if (annotate_) annotate_(f);
   trace_.append(TraceKind::finding, 0, 0, f.time, hash_name(f.kind));
   findings_.push_back(std::move(f));
   if (outcome_ == Outcome::completed) outcome_ = Outcome::finding;

@@ -127,6 +127,9 @@ struct MachineConfig {
   int cpus = 1;
   uint64_t page_size = 4096;
   uint64_t phys_pages = 16384;
+  uint64_t kva_pages = 2 * 16384;                // kmem_arena's size in pages
+  uint64_t kva_base = 0xffff800000000000ULL;     // where kernel VA starts
+  uint64_t coherency_unit = 64;                  // COHERENCY_UNIT for kmem size classes
   bool pagedaemon = true;
   uint64_t free_target = 16384 / 32;
   bool preempt = false;  // may strategies preempt an LWP at IPL_NONE for another on its CPU?
@@ -167,6 +170,10 @@ class Engine {
   // Runs until every user LWP has finished and nothing is left to deliver, a
   // finding, a bound, or a replay divergence.
   Outcome run();
+
+  // Runs fn with this engine current but no context running: for end-of-run
+  // checks that read allocator state (findings there go through note_finding).
+  void with_current(const std::function<void()>& fn);
 
   // --- results ---
   const std::vector<Finding>& findings() const { return findings_; }
@@ -223,6 +230,9 @@ class Engine {
   [[noreturn]] void fail(Finding f);
   // Records a finding from outside any context (end-of-run checks).
   void note_finding(Finding f);
+  // Called on every finding as it is recorded, in the context that raised it
+  // (the scenario runner adds the scenario location).
+  void set_finding_annotator(std::function<void(Finding&)> fn) { annotate_ = std::move(fn); }
   Finding make_finding(std::string kind, std::string message) const;
 
   void record(TraceKind kind, uint64_t a = 0, uint32_t b = 0);
@@ -319,6 +329,7 @@ class Engine {
   Outcome outcome_ = Outcome::completed;
   std::string stop_reason_;
   Engine* saved_current_ = nullptr;
+  std::function<void(Finding&)> annotate_;
   std::unordered_map<std::type_index, size_t> locals_index_;  // looked up only, never iterated
   std::vector<std::shared_ptr<void>> locals_;
   Ctx* pagedaemon_ = nullptr;

@@ -1,0 +1,217 @@
+#include "scenarios/report.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace kasim::scn {
+
+using nlohmann::json;
+
+std::string hex64(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+namespace {
+
+json finding_json(const Finding& f) {
+  json j = {{"kind", f.kind},   {"message", f.message}, {"step", f.step},
+            {"time_ns", f.time}, {"cpu", f.cpu},         {"context", f.context},
+            {"where", f.where}};
+  if (!f.details.empty()) j["details"] = f.details;
+  return j;
+}
+
+json machine_json(const MachineConfig& m) {
+  const CostModel& c = m.costs;
+  return {{"cpus", m.cpus},
+          {"page_size", m.page_size},
+          {"phys_pages", m.phys_pages},
+          {"kva_pages", m.kva_pages},
+          {"kva_base", hex64(m.kva_base)},
+          {"coherency_unit", m.coherency_unit},
+          {"pagedaemon", m.pagedaemon},
+          {"free_target", m.free_target},
+          {"preempt", m.preempt},
+          {"costs",
+           {{"op", c.op},
+            {"mutex_local", c.mutex_local},
+            {"mutex_remote", c.mutex_remote},
+            {"atomic_local", c.atomic_local},
+            {"atomic_remote", c.atomic_remote},
+            {"spl", c.spl},
+            {"cv", c.cv},
+            {"context_switch", c.context_switch},
+            {"intr_entry", c.intr_entry},
+            {"intr_exit", c.intr_exit},
+            {"page_alloc", c.page_alloc},
+            {"page_free", c.page_free},
+            {"pmap", c.pmap},
+            {"spin_retry", c.spin_retry}}}};
+}
+
+}  // namespace
+
+json report_json(const Scenario& sc, const RunReport& rep, double wall_seconds) {
+  json cpus = json::array();
+  for (const CpuReport& c : rep.cpus) {
+    // Simulated throughput: ops per simulated second of this CPU's clock.
+    uint64_t ops_per_s = c.clock ? c.ops * 1'000'000'000ULL / c.clock : 0;
+    cpus.push_back({{"cpu", c.cpu},
+                    {"clock_ns", c.clock},
+                    {"busy_ns", c.busy_ns},
+                    {"ops", c.ops},
+                    {"interrupts", c.intrs},
+                    {"ops_per_sim_second", ops_per_s}});
+  }
+  json findings = json::array();
+  for (const Finding& f : rep.findings) findings.push_back(finding_json(f));
+  json messages = json::array();
+  for (const auto& m : rep.messages)
+    messages.push_back({{"time_ns", m.time}, {"cpu", m.cpu}, {"text", m.text}});
+  json tail = json::array();
+  for (const TraceRecord& r : rep.trace_tail)
+    tail.push_back({{"time_ns", r.time},
+                    {"cpu", r.cpu},
+                    {"ctx", r.ctx},
+                    {"kind", trace_kind_name(r.kind)},
+                    {"a", r.a},
+                    {"b", r.b}});
+  return {{"kasim_version", KASIM_VERSION},
+          {"scenario", sc.name},
+          {"file", sc.file},
+          {"seed", rep.seed},
+          {"strategy", rep.strategy},
+          {"machine", machine_json(sc.machine)},
+          {"limits", {{"max_steps", rep.limits.max_steps}, {"max_time_ns", rep.limits.max_time_ns}}},
+          {"outcome", outcome_name(rep.outcome)},
+          {"verdict", rep.verdict},
+          {"exit_status", rep.exit_code},
+          {"expected_contract", rep.expected_contract},
+          {"findings", findings},
+          {"steps", rep.steps},
+          {"ops", rep.ops},
+          {"decisions", rep.decisions.size()},
+          {"sim_time_ns", rep.sim_time},
+          {"cpus", cpus},
+          {"messages", messages},
+          {"live_allocations", rep.live_allocations},
+          {"trace_hash", hex64(rep.trace_hash)},
+          {"trace_tail", tail},
+          {"wall_seconds", wall_seconds}};
+}
+
+std::string encode_decisions(const std::vector<Decision>& ds) {
+  std::string out;
+  for (size_t i = 0; i < ds.size();) {
+    size_t j = i + 1;
+    while (j < ds.size() && ds[j] == ds[i]) ++j;
+    if (!out.empty()) out += ' ';
+    out += ds[i].kind == OptionKind::run ? 'r' : 'd';
+    out += std::to_string(ds[i].cpu) + "." + std::to_string(ds[i].target);
+    if (j - i > 1) out += "*" + std::to_string(j - i);
+    i = j;
+  }
+  return out;
+}
+
+std::optional<std::vector<Decision>> decode_decisions(const std::string& text, std::string* why) {
+  std::vector<Decision> out;
+  std::istringstream in(text);
+  std::string tok;
+  while (in >> tok) {
+    unsigned cpu = 0, target = 0;
+    unsigned long long count = 1;
+    char kind = 0;
+    int n = 0;
+    int fields = sscanf(tok.c_str(), "%c%u.%u%n", &kind, &cpu, &target, &n);
+    if (fields != 3 || (kind != 'r' && kind != 'd') || cpu > 65535) {
+      if (why) *why = "bad decision \"" + tok + "\"";
+      return std::nullopt;
+    }
+    if (static_cast<size_t>(n) < tok.size()) {
+      if (tok[static_cast<size_t>(n)] != '*' ||
+          sscanf(tok.c_str() + n + 1, "%llu", &count) != 1 || count == 0 || count > (1ULL << 32)) {
+        if (why) *why = "bad repeat in \"" + tok + "\"";
+        return std::nullopt;
+      }
+    }
+    Decision d{kind == 'r' ? OptionKind::run : OptionKind::deliver, static_cast<uint16_t>(cpu),
+               target};
+    out.insert(out.end(), count, d);
+  }
+  return out;
+}
+
+json trace_json(const Scenario& sc, const RunReport& rep) {
+  json j = {{"kasim_trace", 1},
+            {"kasim_version", KASIM_VERSION},
+            {"file", sc.file},
+            {"seed", rep.seed},
+            {"strategy", rep.strategy},
+            {"max_steps", rep.limits.max_steps},
+            {"trace_hash", hex64(rep.trace_hash)},
+            {"steps", rep.steps},
+            {"outcome", outcome_name(rep.outcome)},
+            {"decisions", encode_decisions(rep.decisions)},
+            {"scenario", sc.doc}};
+  if (!rep.findings.empty()) j["finding"] = finding_json(rep.findings.front());
+  return j;
+}
+
+LoadedTrace load_trace(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError({path + ": cannot read the file"});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    throw ScenarioError({path + ": " + (pos == std::string::npos ? what : what.substr(pos + 2))});
+  }
+  std::vector<std::string> errs;
+  auto need = [&](const char* key, bool ok) {
+    if (!ok) errs.push_back(path + ": /" + key + ": missing or malformed");
+    return ok;
+  };
+  if (!j.is_object() || !j.contains("kasim_trace")) {
+    throw ScenarioError({path + ": not a kasim trace (no \"kasim_trace\" field)"});
+  }
+  LoadedTrace t;
+  if (need("seed", j.contains("seed") && j["seed"].is_number_unsigned()))
+    t.seed = j["seed"].get<uint64_t>();
+  if (need("max_steps", j.contains("max_steps") && j["max_steps"].is_number_unsigned()))
+    t.max_steps = j["max_steps"].get<uint64_t>();
+  if (need("strategy", j.contains("strategy") && j["strategy"].is_string()))
+    t.strategy = j["strategy"].get<std::string>();
+  if (need("kasim_version", j.contains("kasim_version") && j["kasim_version"].is_string()))
+    t.version = j["kasim_version"].get<std::string>();
+  if (need("trace_hash", j.contains("trace_hash") && j["trace_hash"].is_string())) {
+    std::string why;
+    auto h = parse_c_number(j["trace_hash"], &why);
+    if (need("trace_hash", h.has_value())) t.trace_hash = *h;
+  }
+  if (need("decisions", j.contains("decisions") && j["decisions"].is_string())) {
+    std::string why;
+    auto d = decode_decisions(j["decisions"].get<std::string>(), &why);
+    if (!d)
+      errs.push_back(path + ": /decisions: " + why);
+    else
+      t.decisions = std::move(*d);
+  }
+  if (j.contains("finding") && j["finding"].is_object()) {
+    t.finding_kind = j["finding"].value("kind", "");
+    t.finding_message = j["finding"].value("message", "");
+  }
+  if (!need("scenario", j.contains("scenario") && j["scenario"].is_object()) || !errs.empty())
+    throw ScenarioError(errs);
+  t.scenario = parse_scenario(j["scenario"], path + " (embedded scenario)");
+  if (j.contains("file") && j["file"].is_string()) t.scenario.file = j["file"].get<std::string>();
+  return t;
+}
+
+}  // namespace kasim::scn

@@ -1,0 +1,255 @@
+#include "scenarios/runner.h"
+
+#include "properties/invariants.h"
+#include "scenarios/world.h"
+#include "sim/kernel.h"
+
+namespace kasim::scn {
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '"')
+      out += "\\\"";
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string show_addr(const std::optional<uint64_t>& a) { return a ? hex(*a) : "NULL"; }
+
+class Runner {
+ public:
+  Runner(Engine& e, World& w, const Scenario& sc) : engine_(e), world_(w), sc_(sc) {
+    world_.check_now = [this] { check_invariants_now(); };
+  }
+
+  // Body of the boot LWP.
+  void boot() {
+    OpEnv env(world_, engine_);
+    for (const BootStep& b : Registry::get().boot_steps()) b.run(env);
+    for (const ObjectDecl& d : sc_.objects) {
+      boot_where_ = &d.where;
+      world_.add_object(d.name, d.spec->create(env, d));
+    }
+    boot_where_ = nullptr;
+    for (const ThreadDecl& td : sc_.threads) {
+      Ctx* c = engine_.spawn_lwp(td.name, td.cpu, [this, &td] {
+        for (uint64_t r = 0; r < td.repeat; ++r)
+          for (const Step& s : td.steps) exec(s);
+      });
+      world_.add_thread(td.name, c);
+    }
+    for (const InterruptDecl& id : sc_.interrupts)
+      engine_.add_interrupt(id.name, id.cpu, id.ipl, id.at, id.every, id.count, [this, &id] {
+        for (const Step& s : id.steps) exec(s);
+      });
+  }
+
+  // Adds the scenario location to a finding as it is recorded.
+  void annotate(Finding& f) {
+    if (f.kind == "deadlock") return;  // nobody's step in particular
+    const Ctx* c = engine_.cur();
+    if (const Step* s = world_.current_step(c)) {
+      f.where = s->where + " (" + s->op->name + ")";
+      finding_step_ = s;
+    } else if (boot_where_) {
+      f.where = *boot_where_;
+    }
+  }
+
+  const Step* finding_step() const { return finding_step_; }
+  uint64_t ops() const { return ops_; }
+
+  // End of run: invariants once more, then leaks.
+  void final_checks() {
+    for (props::Problem& p : props::check_invariants(engine_)) {
+      Finding f = engine_.make_finding(p.kind, p.message);
+      f.where = "end of run";
+      engine_.note_finding(std::move(f));
+      return;
+    }
+    if (sc_.check.leaks && !world_.live().empty()) {
+      std::string msg = std::to_string(world_.live().size()) +
+                        " allocation(s) still live at the end of the run";
+      Finding f = engine_.make_finding("leak", msg);
+      f.where = "end of run";
+      for (const auto& [key, size] : world_.live()) {
+        if (f.details.size() == 20) {
+          f.details.push_back("...");
+          break;
+        }
+        const auto& [kind, object, addr] = key;
+        f.details.push_back(kind + " " + object + " " + hex(addr) + " size " +
+                            std::to_string(size));
+      }
+      engine_.note_finding(std::move(f));
+    }
+  }
+
+ private:
+  void exec(const Step& s) {
+    Ctx* self = engine_.cur();
+    world_.set_current_step(self, &s);
+    engine_.sched_point(engine_.costs().op);
+    const uint64_t op_id = hash_name(s.op->name);
+    engine_.record(TraceKind::op_begin, op_id, s.index);
+    OpEnv env(world_, engine_);
+    OpResult r = s.op->run(env, s);
+    engine_.record(TraceKind::op_end, op_id, s.index);
+    ++engine_.curcpu().ops;
+    ++ops_;
+    check_expect(s, r);
+    if (s.as && r.has_addr) world_.bind(*s.as, r.addr);
+    if (s.expect.contract)
+      fail_expect(s, "expected a contract finding containing " + quote(*s.expect.contract) +
+                         ", but the op returned normally");
+    if (sc_.check.every != 0 && ops_ % sc_.check.every == 0) check_invariants_now();
+    world_.set_current_step(self, nullptr);
+  }
+
+  [[noreturn]] void fail_expect(const Step& s, const std::string& msg) {
+    (void)s;
+    engine_.fail(engine_.make_finding("expect", msg));
+  }
+
+  void check_expect(const Step& s, const OpResult& r) {
+    const Expect& e = s.expect;
+    if (e.error && r.error != e.error)
+      fail_expect(s, "expected error " + std::string(errno_name(*e.error)) + ", got " +
+                         (r.error ? std::string(errno_name(*r.error)) : "none"));
+    if (e.addr && r.addr != e.addr)
+      fail_expect(s, "expected addr " + hex(*e.addr) + ", got " + show_addr(r.addr));
+    if (e.null && (!r.addr.has_value()) != *e.null)
+      fail_expect(s, std::string("expected ") + (*e.null ? "NULL" : "a non-NULL result") +
+                         ", got " + show_addr(r.addr));
+    if (e.value && r.value != e.value)
+      fail_expect(s, "expected value " + std::to_string(*e.value) + ", got " +
+                         (r.value ? std::to_string(*r.value) : "none"));
+    if (e.output && r.output != e.output)
+      fail_expect(s, "expected output " + quote(*e.output) + ", got " +
+                         (r.output ? quote(*r.output) : "none"));
+    if (e.same_as) {
+      uint64_t want = world_.resolve(*e.same_as);
+      if (r.addr != want)
+        fail_expect(s, "expected the same address as \"" + *e.same_as + "\" (" + hex(want) +
+                           "), got " + show_addr(r.addr));
+    }
+    if (e.stats)
+      for (const auto& [name, want] : *e.stats) {
+        auto it = r.stats.find(name);
+        if (it == r.stats.end()) {
+          std::string have;
+          for (const auto& [n, _] : r.stats) have += (have.empty() ? "" : ", ") + n;
+          fail_expect(s, "no counter \"" + name + "\" (this object has: " + have + ")");
+        }
+        if (it->second != want)
+          fail_expect(s, "expected " + name + " = " + std::to_string(want) + ", got " +
+                             std::to_string(it->second));
+      }
+  }
+
+  void check_invariants_now() {
+    std::vector<props::Problem> problems = props::check_invariants(engine_);
+    if (problems.empty()) return;
+    Finding f = engine_.make_finding(problems.front().kind, problems.front().message);
+    for (size_t i = 1; i < problems.size() && i <= 20; ++i)
+      f.details.push_back(problems[i].kind + ": " + problems[i].message);
+    engine_.fail(std::move(f));
+  }
+
+  Engine& engine_;
+  World& world_;
+  const Scenario& sc_;
+  const std::string* boot_where_ = nullptr;
+  const Step* finding_step_ = nullptr;
+  uint64_t ops_ = 0;
+};
+
+void decide_verdict(const Scenario& sc, RunReport& rep) {
+  const bool found = !rep.findings.empty();
+  const Finding* f = found ? &rep.findings.front() : nullptr;
+  if (rep.outcome == Outcome::diverged) {
+    rep.verdict = "replay diverged: " + rep.stop_reason;
+    rep.exit_code = 3;
+  } else if (sc.expect_finding) {
+    if (f && f->kind == sc.expect_kind) {
+      rep.verdict = "expected finding occurred: " + f->kind;
+      rep.exit_code = 0;
+    } else if (f) {
+      rep.verdict = "finding " + f->kind + " (the scenario expects " + sc.expect_kind + ")";
+      rep.exit_code = 1;
+    } else {
+      rep.verdict = "expected finding " + sc.expect_kind + " did not occur";
+      rep.exit_code = 1;
+    }
+  } else if (!f) {
+    rep.verdict = "all held";
+    rep.exit_code = 0;
+  } else if (rep.expected_contract) {
+    rep.verdict = "expected contract finding occurred";
+    rep.exit_code = 0;
+  } else {
+    rep.verdict = "finding: " + f->kind;
+    rep.exit_code = 1;
+  }
+}
+
+}  // namespace
+
+RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
+  RunReport rep;
+  rep.name = sc.name;
+  rep.seed = opt.seed.value_or(sc.seed);
+  rep.strategy = opt.replay ? "replay" : opt.strategy;
+  rep.limits = sc.limits;
+  if (opt.max_steps) rep.limits.max_steps = *opt.max_steps;
+
+  std::unique_ptr<Strategy> strategy =
+      opt.replay ? std::make_unique<ReplayStrategy>(*opt.replay)
+                 : make_strategy(opt.strategy, rep.seed);
+  Engine engine(sc.machine, std::move(strategy), rep.seed, rep.limits, opt.faults);
+  World world(engine, sc);
+  Runner runner(engine, world, sc);
+  engine.set_finding_annotator([&runner](Finding& f) { runner.annotate(f); });
+  engine.spawn_lwp("boot", 0, [&runner] { runner.boot(); });
+  rep.outcome = engine.run();
+  if (rep.outcome == Outcome::completed) engine.with_current([&] { runner.final_checks(); });
+  if (rep.outcome == Outcome::completed && !engine.findings().empty())
+    rep.outcome = Outcome::finding;
+
+  rep.findings = engine.findings();
+  if (!rep.findings.empty() && rep.findings.front().kind == "contract" && runner.finding_step()) {
+    const auto& want = runner.finding_step()->expect.contract;
+    rep.expected_contract =
+        want && rep.findings.front().message.find(*want) != std::string::npos;
+  }
+  rep.trace_hash = engine.trace_hash();
+  rep.steps = engine.steps();
+  rep.ops = runner.ops();
+  rep.sim_time = engine.sim_time();
+  for (const Cpu& c : engine.cpus())
+    rep.cpus.push_back({c.index, c.clock, c.busy_ns, c.ops, c.intrs});
+  rep.messages = engine.messages();
+  rep.decisions = engine.decisions();
+  rep.stop_reason = engine.stop_reason();
+  rep.live_allocations = world.live().size();
+  std::vector<TraceRecord> tail = engine.trace().tail();
+  if (tail.size() > opt.trace_tail) tail.erase(tail.begin(), tail.end() - static_cast<long>(opt.trace_tail));
+  rep.trace_tail = std::move(tail);
+  decide_verdict(sc, rep);
+  return rep;
+}
+
+}  // namespace kasim::scn

@@ -1,0 +1,59 @@
+// scenarios/runner.h: runs a validated scenario on a fresh machine.
+//
+// A run is a pure function of (scenario, seed, strategy, recorded decisions,
+// kasim version). The boot LWP on CPU 0 runs the registered boot steps,
+// creates the scenario's objects in order, then starts the threads and the
+// interrupt sources. Each step is a scheduling point, is traced, has its
+// "expect" checked and is followed by the invariants the "check" policy asks
+// for. At the end, the invariants run once more and leaks are reported.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scenarios/scenario.h"
+#include "sim/engine.h"
+
+namespace kasim::scn {
+
+struct RunOptions {
+  std::optional<uint64_t> seed;           // default: the scenario's
+  std::string strategy = "timed";         // timed | random (ignored with replay)
+  std::optional<uint64_t> max_steps;      // default: the scenario's limits
+  const std::vector<Decision>* replay = nullptr;
+  FaultConfig faults;
+  size_t trace_tail = 64;                 // trace records kept for the report
+};
+
+struct CpuReport {
+  int cpu = 0;
+  uint64_t clock = 0, busy_ns = 0, ops = 0, intrs = 0;
+};
+
+struct RunReport {
+  std::string name;
+  uint64_t seed = 0;
+  std::string strategy;
+  Outcome outcome = Outcome::completed;
+  std::vector<Finding> findings;
+  bool expected_contract = false;  // the finding is the contract a step expected
+  std::string verdict;             // one line for people
+  int exit_code = 0;               // 0 held, 1 finding, 3 divergence
+  uint64_t trace_hash = 0;
+  uint64_t steps = 0;
+  uint64_t ops = 0;
+  uint64_t sim_time = 0;
+  std::vector<CpuReport> cpus;
+  std::vector<Engine::Message> messages;
+  std::vector<Decision> decisions;
+  std::string stop_reason;
+  std::vector<TraceRecord> trace_tail;
+  std::vector<std::string> trace_names;  // context id -> name, for the tail
+  uint64_t live_allocations = 0;
+  RunLimits limits;
+};
+
+RunReport run_scenario(const Scenario& sc, const RunOptions& opt);
+
+}  // namespace kasim::scn

@@ -1,0 +1,331 @@
+// tools/kasim.cpp: the kasim command.
+//
+//   kasim run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]
+//                  [--check-determinism]
+//   kasim replay TRACE [--json]
+//   kasim validate FILE... [--check-determinism]
+//   kasim ops
+//
+// Exit status: 0 all held, 1 a finding, 2 bad input or usage, 3 internal
+// error or nondeterminism.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "scenarios/registry.h"
+#include "scenarios/report.h"
+#include "scenarios/runner.h"
+#include "scenarios/scenario.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace kasim;
+using namespace kasim::scn;
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitInternal = 3;
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string fmt_ns(uint64_t ns) {
+  char buf[64];
+  if (ns < 10'000)
+    snprintf(buf, sizeof buf, "%llu ns", static_cast<unsigned long long>(ns));
+  else if (ns < 10'000'000)
+    snprintf(buf, sizeof buf, "%.1f us", static_cast<double>(ns) / 1e3);
+  else if (ns < 10'000'000'000ULL)
+    snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(ns) / 1e6);
+  else
+    snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
+// The command that reruns this binary the way the user ran it.
+std::string self_command() {
+  const char* wrapper = std::getenv("KASIM_WRAPPER");
+  return wrapper && *wrapper ? wrapper : "kasim";
+}
+
+void write_json(const fs::path& p, const nlohmann::json& j) {
+  std::ofstream out(p);
+  out << j.dump(2) << "\n";
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+void print_config(const Scenario& sc, const RunOptions& opt, uint64_t seed, uint64_t max_steps) {
+  const MachineConfig& m = sc.machine;
+  std::printf("kasim %s: %s (%s)\n", KASIM_VERSION, sc.name.c_str(), sc.file.c_str());
+  std::printf("  seed %llu, strategy %s, max steps %llu, max time %s\n",
+              static_cast<unsigned long long>(seed), opt.replay ? "replay" : opt.strategy.c_str(),
+              static_cast<unsigned long long>(max_steps), fmt_ns(sc.limits.max_time_ns).c_str());
+  std::printf("  machine: %d cpu%s, %llu pages of %llu bytes, kva %llu pages at 0x%llx, "
+              "pagedaemon %s (free target %llu), preemption %s\n",
+              m.cpus, m.cpus == 1 ? "" : "s", static_cast<unsigned long long>(m.phys_pages),
+              static_cast<unsigned long long>(m.page_size),
+              static_cast<unsigned long long>(m.kva_pages),
+              static_cast<unsigned long long>(m.kva_base), m.pagedaemon ? "on" : "off",
+              static_cast<unsigned long long>(m.free_target), m.preempt ? "on" : "off");
+  std::printf("  %zu object%s, %zu thread%s, %zu interrupt source%s; invariants %s\n",
+              sc.objects.size(), sc.objects.size() == 1 ? "" : "s", sc.threads.size(),
+              sc.threads.size() == 1 ? "" : "s", sc.interrupts.size(),
+              sc.interrupts.size() == 1 ? "" : "s",
+              sc.check.every == 0   ? "at the end"
+              : sc.check.every == 1 ? "after every step"
+                                    : ("every " + std::to_string(sc.check.every) + " steps").c_str());
+  std::fflush(stdout);
+}
+
+void print_findings(const RunReport& rep) {
+  for (const Finding& f : rep.findings) {
+    std::printf("FINDING %s: %s\n", f.kind.c_str(), f.message.c_str());
+    std::printf("  at step %llu, simulated %s", static_cast<unsigned long long>(f.step),
+                fmt_ns(f.time).c_str());
+    if (!f.context.empty()) std::printf(", in %s", f.context.c_str());
+    std::printf("\n");
+    if (!f.where.empty()) std::printf("  scenario: %s\n", f.where.c_str());
+    for (const std::string& d : f.details) std::printf("    %s\n", d.c_str());
+  }
+  for (const auto& m : rep.messages)
+    std::printf("  [%s cpu%d] %s\n", fmt_ns(m.time).c_str(), m.cpu, m.text.c_str());
+}
+
+void print_summary(const RunReport& rep, double wall) {
+  std::printf("summary: %s | %llu steps, %llu ops, %zu decisions | simulated %s | %zu finding%s "
+              "| hash %s | wall %.3f s\n",
+              rep.verdict.c_str(), static_cast<unsigned long long>(rep.steps),
+              static_cast<unsigned long long>(rep.ops), rep.decisions.size(),
+              fmt_ns(rep.sim_time).c_str(), rep.findings.size(),
+              rep.findings.size() == 1 ? "" : "s", hex64(rep.trace_hash).c_str(), wall);
+}
+
+struct Timed {
+  RunReport rep;
+  double wall = 0;
+};
+
+Timed timed_run(const Scenario& sc, const RunOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  Timed t{run_scenario(sc, opt), 0};
+  t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return t;
+}
+
+// Runs again and compares hashes; returns false (after saying so) on a mismatch.
+bool same_twice(const Scenario& sc, const RunOptions& opt, const RunReport& first) {
+  RunReport again = run_scenario(sc, opt);
+  if (again.trace_hash == first.trace_hash && again.steps == first.steps) return true;
+  std::printf("NONDETERMINISM: %s: two runs with seed %llu differ: hash %s (%llu steps) vs %s "
+              "(%llu steps)\n",
+              sc.file.c_str(), static_cast<unsigned long long>(first.seed),
+              hex64(first.trace_hash).c_str(), static_cast<unsigned long long>(first.steps),
+              hex64(again.trace_hash).c_str(), static_cast<unsigned long long>(again.steps));
+  return false;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description desc("kasim run FILE");
+  desc.add_options()("seed", po::value<uint64_t>(), "seed (default: the scenario's)")(
+      "strategy", po::value<std::string>()->default_value("timed"), "timed | random")(
+      "max-steps", po::value<uint64_t>(), "stop after N scheduling steps")(
+      "out", po::value<std::string>()->default_value("results"), "results directory")(
+      "json", "print the report as JSON instead of the summary")(
+      "check-determinism", "run twice and compare the trace hashes")(
+      "file", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (!vm.count("file")) throw UsageError("kasim run: missing the scenario FILE");
+  RunOptions opt;
+  opt.strategy = vm["strategy"].as<std::string>();
+  if (opt.strategy != "timed" && opt.strategy != "random")
+    throw UsageError("kasim run: --strategy must be timed or random, got '" + opt.strategy + "'");
+  if (vm.count("seed")) opt.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("max-steps")) opt.max_steps = vm["max-steps"].as<uint64_t>();
+  const bool json_out = vm.count("json") != 0;
+
+  Scenario sc = load_scenario(vm["file"].as<std::string>());
+  const uint64_t seed = opt.seed.value_or(sc.seed);
+  if (!json_out) print_config(sc, opt, seed, opt.max_steps.value_or(sc.limits.max_steps));
+  Timed t = timed_run(sc, opt);
+  RunReport& rep = t.rep;
+  if (vm.count("check-determinism") && !same_twice(sc, opt, rep)) return kExitInternal;
+
+  fs::path dir = fs::path(vm["out"].as<std::string>()) / sc.name / std::to_string(seed);
+  fs::create_directories(dir);
+  nlohmann::json report = report_json(sc, rep, t.wall);
+  write_json(dir / "report.json", report);
+  const bool want_trace = !rep.findings.empty() || rep.exit_code == 1;
+  if (want_trace) write_json(dir / "trace.json", trace_json(sc, rep));
+
+  if (json_out) {
+    std::cout << report.dump(2) << "\n";
+    return rep.exit_code;
+  }
+  print_findings(rep);
+  print_summary(rep, t.wall);
+  std::printf("report: %s\n", (dir / "report.json").c_str());
+  if (want_trace)
+    std::printf("reproduce: %s replay %s\n", self_command().c_str(), (dir / "trace.json").c_str());
+  return rep.exit_code;
+}
+
+int cmd_replay(const std::vector<std::string>& args) {
+  po::options_description desc("kasim replay TRACE");
+  desc.add_options()("json", "print the report as JSON")("trace", po::value<std::string>(),
+                                                         "trace.json");
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (!vm.count("trace")) throw UsageError("kasim replay: missing the TRACE file");
+  const std::string path = vm["trace"].as<std::string>();
+  LoadedTrace tr = load_trace(path);
+  RunOptions opt;
+  opt.seed = tr.seed;
+  opt.max_steps = tr.max_steps;
+  opt.replay = &tr.decisions;
+  const bool json_out = vm.count("json") != 0;
+  if (!json_out) {
+    print_config(tr.scenario, opt, tr.seed, tr.max_steps);
+    if (tr.version != KASIM_VERSION)
+      std::printf("note: the trace was recorded by kasim %s; this is %s\n", tr.version.c_str(),
+                  KASIM_VERSION);
+  }
+  Timed t = timed_run(tr.scenario, opt);
+  RunReport& rep = t.rep;
+  if (json_out) std::cout << report_json(tr.scenario, rep, t.wall).dump(2) << "\n";
+  if (rep.outcome == Outcome::diverged) {
+    std::printf("DIVERGED: %s\n", rep.stop_reason.c_str());
+    std::printf("  the code or the scenario changed since the trace was recorded\n");
+    return kExitInternal;
+  }
+  if (!json_out) {
+    print_findings(rep);
+    print_summary(rep, t.wall);
+  }
+  const std::string got_kind = rep.findings.empty() ? "" : rep.findings.front().kind;
+  if (got_kind != tr.finding_kind) {
+    std::printf("DIVERGED: the trace recorded %s, the replay found %s\n",
+                tr.finding_kind.empty() ? "no finding" : ("finding " + tr.finding_kind).c_str(),
+                got_kind.empty() ? "none" : got_kind.c_str());
+    return kExitInternal;
+  }
+  if (rep.trace_hash != tr.trace_hash) {
+    std::printf("DIVERGED: trace hash %s, but the trace recorded %s\n",
+                hex64(rep.trace_hash).c_str(), hex64(tr.trace_hash).c_str());
+    return kExitInternal;
+  }
+  if (!json_out)
+    std::printf("replay: reproduced %s with the recorded trace hash %s\n",
+                got_kind.empty() ? "the run" : ("finding " + got_kind).c_str(),
+                hex64(rep.trace_hash).c_str());
+  return rep.exit_code;
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  po::options_description desc("kasim validate FILE...");
+  desc.add_options()("check-determinism", "also run each file twice and compare hashes")(
+      "files", po::value<std::vector<std::string>>(), "scenario files");
+  po::positional_options_description pos;
+  pos.add("files", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (!vm.count("files")) throw UsageError("kasim validate: give at least one FILE");
+  int status = 0;
+  for (const std::string& f : vm["files"].as<std::vector<std::string>>()) {
+    try {
+      Scenario sc = load_scenario(f);
+      if (vm.count("check-determinism")) {
+        RunOptions opt;
+        RunReport first = run_scenario(sc, opt);
+        if (!same_twice(sc, opt, first)) {
+          status = kExitInternal;
+          continue;
+        }
+        std::printf("%s: ok (deterministic, hash %s)\n", f.c_str(), hex64(first.trace_hash).c_str());
+      } else {
+        std::printf("%s: ok\n", f.c_str());
+      }
+    } catch (const ScenarioError& e) {
+      for (const std::string& line : e.lines) std::fprintf(stderr, "%s\n", line.c_str());
+      if (status == 0) status = kExitUsage;
+    }
+  }
+  return status;
+}
+
+int cmd_ops() {
+  const Registry& reg = Registry::get();
+  for (const auto& [name, op] : reg.ops()) {
+    std::printf("%s", name.c_str());
+    for (const ArgSpec& a : op.args) std::printf(" %s%s", a.name.c_str(), a.required ? "" : "?");
+    if (!op.help.empty()) std::printf("  -- %s", op.help.c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
+const char* kUsage =
+    "usage: kasim COMMAND [ARGS]\n"
+    "  run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]\n"
+    "           [--check-determinism]      run a scenario\n"
+    "  replay TRACE [--json]                 replay a trace.json, reproduce its finding\n"
+    "  validate FILE... [--check-determinism] check scenario files without running them\n"
+    "  ops                                   list the ops scenarios may use\n"
+    "  --version, --help\n"
+    "exit status: 0 all held, 1 finding, 2 bad input or usage, 3 internal error or "
+    "nondeterminism\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string cmd = args.front();
+  args.erase(args.begin());
+  try {
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "replay") return cmd_replay(args);
+    if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "ops") return cmd_ops();
+    if (cmd == "--version" || cmd == "version") {
+      std::printf("kasim %s\n", KASIM_VERSION);
+      return 0;
+    }
+    if (cmd == "--help" || cmd == "help" || cmd == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "kasim: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    return kExitUsage;
+  } catch (const ScenarioError& e) {
+    for (const std::string& line : e.lines) std::fprintf(stderr, "%s\n", line.c_str());
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return kExitUsage;
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "kasim %s: %s\n%s", cmd.c_str(), e.what(), kUsage);
+    return kExitUsage;
+  } catch (const InternalError& e) {
+    std::fprintf(stderr, "kasim: internal error: %s\n", e.what());
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kasim: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+}
