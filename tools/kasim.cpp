@@ -5,6 +5,7 @@
 //   kasim replay TRACE [--json]
 //   kasim validate FILE... [--check-determinism]
 //   kasim ops
+//   kasim schema
 //
 // Exit status: 0 all held, 1 a finding, 2 bad input or usage, 3 internal
 // error or nondeterminism.
@@ -19,6 +20,7 @@
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "scenarios/schema.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -283,6 +285,7 @@ const char* kUsage =
     "  replay TRACE [--json]                 replay a trace.json, reproduce its finding\n"
     "  validate FILE... [--check-determinism] check scenario files without running them\n"
     "  ops                                   list the ops scenarios may use\n"
+    "  schema                                print the JSON Schema of scenario files\n"
     "  --version, --help\n"
     "exit status: 0 all held, 1 finding, 2 bad input or usage, 3 internal error or "
     "nondeterminism\n";
@@ -302,6 +305,10 @@ int main(int argc, char** argv) {
     if (cmd == "replay") return cmd_replay(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "ops") return cmd_ops();
+    if (cmd == "schema") {
+      std::cout << scenario_schema().dump(2) << "\n";
+      return 0;
+    }
     if (cmd == "--version" || cmd == "version") {
       std::printf("kasim %s\n", KASIM_VERSION);
       return 0;
