@@ -3,5 +3,5 @@
 #include "sim/engine.h"
 
 KASIM_INVARIANT(pages) {
-  for (std::string& line : engine.pages().check()) out.push_back({"pages", std::move(line)});
+  for (std::string& line : engine.pages().check(full)) out.push_back({"pages", std::move(line)});
 }

@@ -15,9 +15,9 @@ void register_invariant(std::string name, InvariantFn fn) {
 
 const std::vector<Invariant>& invariants() { return registry(); }
 
-std::vector<Problem> check_invariants(Engine& engine) {
+std::vector<Problem> check_invariants(Engine& engine, bool full) {
   std::vector<Problem> out;
-  for (const Invariant& inv : registry()) inv.check(engine, out);
+  for (const Invariant& inv : registry()) inv.check(engine, full, out);
   return out;
 }
 

@@ -10,8 +10,12 @@
 //   KASIM_INVARIANT(vmem) { for (vmem_t* vm : all arenas) ... out.push_back({"vmem", msg}); }
 //
 // An invariant must only look at structures whose lock is free (a structure
-// mid-update under its lock is not yet consistent): use mutex_owner_free()
-// style checks from the allocator's *_check function.
+// mid-update under its lock is not yet consistent).
+//
+// `full` asks for the complete walk. Checks run after every step, so an
+// invariant whose complete walk is costly (every page, every segment) may do
+// only its cheap part when `full` is false; the runner asks for the full walk
+// every kFullCheckEvery checks, on the "check" op, and at the end of a run.
 #pragma once
 
 #include <functional>
@@ -29,7 +33,8 @@ struct Problem {
   std::string message;  // one line
 };
 
-using InvariantFn = std::function<void(Engine&, std::vector<Problem>&)>;
+using InvariantFn = std::function<void(Engine&, bool full, std::vector<Problem>&)>;
+inline constexpr uint64_t kFullCheckEvery = 64;
 
 struct Invariant {
   std::string name;
@@ -39,16 +44,17 @@ struct Invariant {
 void register_invariant(std::string name, InvariantFn fn);
 const std::vector<Invariant>& invariants();
 // Runs every invariant; returns the problems found (empty if all hold).
-std::vector<Problem> check_invariants(Engine& engine);
+std::vector<Problem> check_invariants(Engine& engine, bool full = true);
 
 #define KASIM_INVARIANT(tag)                                                              \
-  static void kasim_invariant_##tag(::kasim::Engine& engine,                              \
+  static void kasim_invariant_##tag(::kasim::Engine& engine, bool full,                   \
                                     std::vector<::kasim::props::Problem>& out);           \
   static const bool kasim_invariant_registered_##tag = [] {                               \
     ::kasim::props::register_invariant(#tag, kasim_invariant_##tag);                      \
     return true;                                                                          \
   }();                                                                                    \
   static void kasim_invariant_##tag([[maybe_unused]] ::kasim::Engine& engine,             \
+                                    [[maybe_unused]] bool full,                           \
                                     [[maybe_unused]] std::vector<::kasim::props::Problem>& out)
 
 }  // namespace kasim::props

@@ -32,7 +32,7 @@ std::string show_addr(const std::optional<uint64_t>& a) { return a ? hex(*a) : "
 class Runner {
  public:
   Runner(Engine& e, World& w, const Scenario& sc) : engine_(e), world_(w), sc_(sc) {
-    world_.check_now = [this] { check_invariants_now(); };
+    world_.check_now = [this] { check_invariants_now(true); };
   }
 
   // Body of the boot LWP.
@@ -74,7 +74,7 @@ class Runner {
 
   // End of run: invariants once more, then leaks.
   void final_checks() {
-    for (props::Problem& p : props::check_invariants(engine_)) {
+    for (props::Problem& p : props::check_invariants(engine_, true)) {
       Finding f = engine_.make_finding(p.kind, p.message);
       f.where = "end of run";
       engine_.note_finding(std::move(f));
@@ -115,7 +115,8 @@ class Runner {
     if (s.expect.contract)
       fail_expect(s, "expected a contract finding containing " + quote(*s.expect.contract) +
                          ", but the op returned normally");
-    if (sc_.check.every != 0 && ops_ % sc_.check.every == 0) check_invariants_now();
+    if (sc_.check.every != 0 && ops_ % sc_.check.every == 0)
+      check_invariants_now(++checks_ % props::kFullCheckEvery == 0);
     world_.set_current_step(self, nullptr);
   }
 
@@ -160,8 +161,8 @@ class Runner {
       }
   }
 
-  void check_invariants_now() {
-    std::vector<props::Problem> problems = props::check_invariants(engine_);
+  void check_invariants_now(bool full) {
+    std::vector<props::Problem> problems = props::check_invariants(engine_, full);
     if (problems.empty()) return;
     Finding f = engine_.make_finding(problems.front().kind, problems.front().message);
     for (size_t i = 1; i < problems.size() && i <= 20; ++i)
@@ -175,6 +176,7 @@ class Runner {
   const std::string* boot_where_ = nullptr;
   const Step* finding_step_ = nullptr;
   uint64_t ops_ = 0;
+  uint64_t checks_ = 0;
 };
 
 void decide_verdict(const Scenario& sc, RunReport& rep) {

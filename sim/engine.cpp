@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
+#include <utility>
 
 #include "sim/fiber_stack.h"
 #include "sim/sync.h"
@@ -18,6 +20,13 @@ thread_local Engine* t_engine = nullptr;
 
 // Thrown inside a fiber to unwind it when the run is torn down.
 struct FiberKill {};
+
+// Any other exception that escapes a context (an InternalError, a host
+// exception from the code under test): an exception leaving a fiber's entry
+// function would std::terminate the process, so the fiber parks it here, ends
+// the run, and run() rethrows it on the host stack. Runs on one host thread
+// nest strictly, so one slot per thread suffices.
+thread_local std::exception_ptr t_fiber_error;
 
 }  // namespace
 
@@ -156,6 +165,7 @@ Outcome Engine::run() {
   schedule();  // returns in main when the run is over
   kill_all();
   t_engine = saved_current_;
+  if (t_fiber_error) std::rethrow_exception(std::exchange(t_fiber_error, nullptr));
   return outcome_;
 }
 
@@ -304,10 +314,12 @@ Ctx* Engine::apply(const Option& o) {
     if (t->kind == CtxKind::lwp && c.onproc != t) {
       if (c.onproc) {  // preemption: the current LWP goes to the back of the queue
         ++c.onproc->l_ncsw;
+        c.onproc->lwp_spl = c.spl;
         c.runq.push_back(c.onproc);
       }
       c.runq.erase(std::find(c.runq.begin(), c.runq.end(), t));
       c.onproc = t;
+      c.spl = t->lwp_spl;  // as on return from mi_switch
       c.clock += machine_.costs.context_switch;
       c.busy_ns += machine_.costs.context_switch;
     }
@@ -367,6 +379,9 @@ void Engine::start_fiber(Ctx* c) {
           else
             lwp_main(c);
         } catch (const FiberKill&) {
+        } catch (...) {
+          if (!t_fiber_error) t_fiber_error = std::current_exception();
+          running_ = false;
         }
         // Dying: hand control back to main, which is tearing the run down.
         prev_ = c;
@@ -468,8 +483,15 @@ void Engine::charge(uint64_t ns) {
 void Engine::sched_point(uint64_t cost) {
   if (stopping_ || !running_) return;
   charge(cost);
-  if (++steps_ > limits_.max_steps)
-    fail(make_finding("bound", "step limit of " + std::to_string(limits_.max_steps) + " reached"));
+  if (++steps_ > limits_.max_steps) {
+    // A bound is Outcome::bound, like the time limit, not a finding about the
+    // code under test (fail() would report Outcome::finding).
+    Finding f = make_finding("bound", "step limit of " + std::to_string(limits_.max_steps) +
+                                          " reached");
+    stop(Outcome::bound, &f);
+    schedule();  // switches to main; only a teardown resumes us, and that throws
+    throw InternalError("bounded context resumed");
+  }
   schedule();
 }
 
@@ -507,6 +529,8 @@ int Engine::sleep_on(WaitQueue& q, const char* wmesg, uint64_t timeout_ns, bool 
   self->interlock = interlock;
   q.waiters.push_back(self);
   c.onproc = nullptr;
+  self->lwp_spl = c.spl;
+  c.spl = IPL_NONE;  // the CPU goes on at the next LWP's level (see apply)
   ++self->l_ncsw;
   if (timeout_ns != 0)
     events_.push(Event{c.clock + timeout_ns, event_seq_++, Event::timeout, self->id, self->wake_gen});

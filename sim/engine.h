@@ -92,6 +92,7 @@ struct Ctx {
   uint64_t ready_at = 0;
 
   // LWP.
+  ipl_t lwp_spl = IPL_NONE;  // the SPL it had when it left the CPU, restored when it returns
   uint64_t l_ncsw = 0;  //: context switches (pool_cache's slow path reads it)
   std::function<void()> body;
   std::vector<kmutex*> held;  // mutexes this context holds, in acquisition order

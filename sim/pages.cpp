@@ -134,8 +134,14 @@ void PageStore::wake_waiters() {
   if (!waitq_.waiters.empty()) engine_->wakeup_all(waitq_);
 }
 
-std::vector<std::string> PageStore::check() const {
+std::vector<std::string> PageStore::check(bool full) const {
   std::vector<std::string> out;
+  if (nfree_ > pages_.size())
+    out.push_back("free page count " + std::to_string(nfree_) + " exceeds the store");
+  if (pmap_.size() + nfree_ > pages_.size())
+    out.push_back(std::to_string(pmap_.size()) + " mapped pages and " + std::to_string(nfree_) +
+                  " free pages exceed the store (a free page is mapped)");
+  if (!full) return out;
   uint64_t free_count = 0;
   for (const vm_page& p : pages_) {
     if (p.free) {
