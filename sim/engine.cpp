@@ -495,6 +495,17 @@ void Engine::sched_point(uint64_t cost) {
   schedule();
 }
 
+void Engine::busy_wait(uint64_t ns) {
+  const uint64_t end = now() + ns;
+  do {
+    const uint64_t t = now();
+    const uint64_t next = events_.empty() ? UINT64_MAX : events_.top().time;
+    // Stop at the next event so that an interrupt can be taken on time.
+    const uint64_t until = (next > t && next < end) ? next : end;
+    sched_point(until - t);
+  } while (running_ && !stopping_ && now() < end);
+}
+
 uint64_t Engine::line_cost(const void* addr) {
   int here = cur_->cpu;
   auto [it, inserted] = line_owner_.try_emplace(reinterpret_cast<uintptr_t>(addr) >> 6, here);

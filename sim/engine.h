@@ -208,6 +208,11 @@ class Engine {
   void charge(uint64_t ns);
   // A scheduling point: charges `cost`, then lets the strategy pick what runs next.
   void sched_point(uint64_t cost);
+  // Spends ns of simulated time on the current CPU as a busy loop would (the
+  // CPU stays with this context). Interrupts that arrive meanwhile are taken
+  // at their arrival time, and their handling counts towards the ns, as it
+  // does for NetBSD's DELAY().
+  void busy_wait(uint64_t ns);
   // Cost of touching a cache line (atomics): local or remote, and records the toucher.
   uint64_t line_cost(const void* addr);
 

@@ -149,7 +149,7 @@ void membar_sync() { eng().charge(5); }
 uint64_t kernel_now_ns() { return eng().now(); }
 uint64_t time_uptime() { return eng().now() / 1'000'000'000ULL; }
 uint64_t hardclock_ticks() { return eng().now() / kNsPerTick; }
-void delay_ns(uint64_t ns) { eng().sched_point(ns); }
+void delay_ns(uint64_t ns) { eng().busy_wait(ns); }
 
 uint64_t page_size() { return eng().pages().page_size(); }
 

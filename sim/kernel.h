@@ -92,7 +92,8 @@ void membar_sync();
 uint64_t kernel_now_ns();  // the current CPU's clock
 uint64_t time_uptime();    // seconds, as NetBSD's time_uptime
 uint64_t hardclock_ticks();
-// Spends simulated time on the current CPU (a busy loop; a scheduling point).
+// Spends simulated time on the current CPU (a busy loop, like DELAY(9));
+// interrupts arriving meanwhile are taken on time.
 void delay_ns(uint64_t ns);
 
 // --- pages and pmap ----------------------------------------------------------
