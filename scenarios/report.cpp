@@ -1,6 +1,7 @@
 #include "scenarios/report.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace kasim::scn {
@@ -100,6 +101,44 @@ json report_json(const Scenario& sc, const RunReport& rep, double wall_seconds) 
           {"trace_hash", hex64(rep.trace_hash)},
           {"trace_tail", tail},
           {"wall_seconds", wall_seconds}};
+}
+
+json perfetto_json(const Scenario& sc, const RunReport& rep) {
+  json events = json::array();
+  std::set<std::pair<int, uint32_t>> tracks;
+  for (const Span& sp : rep.spans) {
+    tracks.insert({sp.cpu, sp.ctx});
+    // Trace Event Format times are microseconds; simulated ns / 1000, for display only.
+    events.push_back({{"name", sp.step->op->name},
+                      {"cat", "op"},
+                      {"ph", "X"},
+                      {"ts", static_cast<double>(sp.begin) / 1000.0},
+                      {"dur", static_cast<double>(sp.end - sp.begin) / 1000.0},
+                      {"pid", sp.cpu},
+                      {"tid", sp.ctx},
+                      {"args", {{"where", sp.step->where}}}});
+  }
+  for (int cpu = 0; cpu < sc.machine.cpus; ++cpu)
+    events.push_back({{"name", "process_name"},
+                      {"ph", "M"},
+                      {"pid", cpu},
+                      {"args", {{"name", "cpu" + std::to_string(cpu)}}}});
+  for (const auto& [cpu, ctx] : tracks)
+    events.push_back(
+        {{"name", "thread_name"},
+         {"ph", "M"},
+         {"pid", cpu},
+         {"tid", ctx},
+         {"args", {{"name", ctx < rep.context_names.size() ? rep.context_names[ctx] : "?"}}}});
+  for (const Finding& f : rep.findings)
+    events.push_back({{"name", "FINDING " + f.kind},
+                      {"ph", "i"},
+                      {"s", "g"},
+                      {"ts", static_cast<double>(f.time) / 1000.0},
+                      {"pid", std::max(f.cpu, 0)},
+                      {"tid", 0},
+                      {"args", {{"message", f.message}}}});
+  return {{"traceEvents", events}, {"displayTimeUnit", "ns"}};
 }
 
 std::string encode_decisions(const std::vector<Decision>& ds) {

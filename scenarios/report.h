@@ -38,6 +38,10 @@ struct LoadedTrace {
 // Reads a trace.json; throws ScenarioError with one line per problem.
 LoadedTrace load_trace(const std::string& path);
 
+// The run's ops as a Chrome/Perfetto trace (open it at ui.perfetto.dev): one
+// process per CPU, one track per LWP or interrupt level, simulated time.
+nlohmann::json perfetto_json(const Scenario& sc, const RunReport& rep);
+
 std::string hex64(uint64_t v);
 
 }  // namespace kasim::scn

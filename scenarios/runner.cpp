@@ -31,7 +31,8 @@ std::string show_addr(const std::optional<uint64_t>& a) { return a ? hex(*a) : "
 
 class Runner {
  public:
-  Runner(Engine& e, World& w, const Scenario& sc) : engine_(e), world_(w), sc_(sc) {
+  Runner(Engine& e, World& w, const Scenario& sc, size_t max_spans)
+      : engine_(e), world_(w), sc_(sc), max_spans_(max_spans) {
     world_.check_now = [this] { check_invariants_now(true); };
   }
 
@@ -70,6 +71,7 @@ class Runner {
   }
 
   const Step* finding_step() const { return finding_step_; }
+  std::vector<Span>& spans() { return spans_; }
   uint64_t ops() const { return ops_; }
 
   // End of run: invariants once more, then leaks.
@@ -105,9 +107,11 @@ class Runner {
     engine_.sched_point(engine_.costs().op);
     const uint64_t op_id = hash_name(s.op->name);
     engine_.record(TraceKind::op_begin, op_id, s.index);
+    const uint64_t begin = engine_.now();
     OpEnv env(world_, engine_);
     OpResult r = s.op->run(env, s);
     engine_.record(TraceKind::op_end, op_id, s.index);
+    if (spans_.size() < max_spans_) spans_.push_back({self->cpu, self->id, &s, begin, engine_.now()});
     ++engine_.curcpu().ops;
     ++ops_;
     check_expect(s, r);
@@ -177,6 +181,8 @@ class Runner {
   const Step* finding_step_ = nullptr;
   uint64_t ops_ = 0;
   uint64_t checks_ = 0;
+  size_t max_spans_ = 0;
+  std::vector<Span> spans_;
 };
 
 void decide_verdict(const Scenario& sc, RunReport& rep) {
@@ -223,7 +229,7 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
                  : make_strategy(opt.strategy, rep.seed);
   Engine engine(sc.machine, std::move(strategy), rep.seed, rep.limits, opt.faults);
   World world(engine, sc);
-  Runner runner(engine, world, sc);
+  Runner runner(engine, world, sc, opt.timeline_spans);
   engine.set_finding_annotator([&runner](Finding& f) { runner.annotate(f); });
   engine.spawn_lwp("boot", 0, [&runner] { runner.boot(); });
   rep.outcome = engine.run();
@@ -247,6 +253,8 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
   rep.decisions = engine.decisions();
   rep.stop_reason = engine.stop_reason();
   rep.live_allocations = world.live().size();
+  rep.context_names = engine.context_names();
+  rep.spans = std::move(runner.spans());
   std::vector<TraceRecord> tail = engine.trace().tail();
   if (tail.size() > opt.trace_tail) tail.erase(tail.begin(), tail.end() - static_cast<long>(opt.trace_tail));
   rep.trace_tail = std::move(tail);

@@ -24,6 +24,15 @@ struct RunOptions {
   const std::vector<Decision>* replay = nullptr;
   FaultConfig faults;
   size_t trace_tail = 64;                 // trace records kept for the report
+  size_t timeline_spans = 0;              // op spans kept for perfetto.json (0 = none)
+};
+
+// One op as it ran: for the Perfetto timeline.
+struct Span {
+  int cpu = 0;
+  uint32_t ctx = 0;
+  const Step* step = nullptr;
+  uint64_t begin = 0, end = 0;
 };
 
 struct CpuReport {
@@ -49,7 +58,8 @@ struct RunReport {
   std::vector<Decision> decisions;
   std::string stop_reason;
   std::vector<TraceRecord> trace_tail;
-  std::vector<std::string> trace_names;  // context id -> name, for the tail
+  std::vector<std::string> context_names;  // context id -> name
+  std::vector<Span> spans;                 // with RunOptions::timeline_spans
   uint64_t live_allocations = 0;
   RunLimits limits;
 };

@@ -147,6 +147,13 @@ uint64_t Engine::sim_time() const {
   return t;
 }
 
+std::vector<std::string> Engine::context_names() const {
+  std::vector<std::string> out;
+  for (const Ctx* c : by_id_)
+    out.push_back(c->kind == CtxKind::intr ? "intr/" + std::to_string(c->cpu) : c->name);
+  return out;
+}
+
 Ctx* Engine::curlwp() {
   if (cur_->kind == CtxKind::lwp) return cur_;
   Cpu& c = curcpu();

@@ -188,6 +188,8 @@ class Engine {
   const std::vector<std::unique_ptr<Ctx>>& lwps() const { return lwps_; }
   const std::vector<std::unique_ptr<IntrSource>>& interrupts() const { return intrs_; }
   const MachineConfig& machine() const { return machine_; }
+  // Name of every context by id (interrupt frames by their last source).
+  std::vector<std::string> context_names() const;
   Strategy& strategy() { return *strategy_; }
   uint64_t seed() const { return seed_; }
 

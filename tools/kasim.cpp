@@ -1,7 +1,7 @@
 // tools/kasim.cpp: the kasim command.
 //
 //   kasim run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]
-//                  [--check-determinism]
+//                  [--check-determinism] [--perfetto]
 //   kasim replay TRACE [--json]
 //   kasim validate FILE... [--check-determinism]
 //   kasim ops
@@ -139,6 +139,7 @@ int cmd_run(const std::vector<std::string>& args) {
       "out", po::value<std::string>()->default_value("results"), "results directory")(
       "json", "print the report as JSON instead of the summary")(
       "check-determinism", "run twice and compare the trace hashes")(
+      "perfetto", "also write perfetto.json, a timeline of every op (ui.perfetto.dev)")(
       "file", po::value<std::string>(), "scenario file");
   po::positional_options_description pos;
   pos.add("file", 1);
@@ -153,6 +154,8 @@ int cmd_run(const std::vector<std::string>& args) {
   if (vm.count("seed")) opt.seed = vm["seed"].as<uint64_t>();
   if (vm.count("max-steps")) opt.max_steps = vm["max-steps"].as<uint64_t>();
   const bool json_out = vm.count("json") != 0;
+  const bool perfetto = vm.count("perfetto") != 0;
+  if (perfetto) opt.timeline_spans = 1'000'000;
 
   Scenario sc = load_scenario(vm["file"].as<std::string>());
   const uint64_t seed = opt.seed.value_or(sc.seed);
@@ -167,6 +170,7 @@ int cmd_run(const std::vector<std::string>& args) {
   write_json(dir / "report.json", report);
   const bool want_trace = !rep.findings.empty() || rep.exit_code == 1;
   if (want_trace) write_json(dir / "trace.json", trace_json(sc, rep));
+  if (perfetto) write_json(dir / "perfetto.json", perfetto_json(sc, rep));
 
   if (json_out) {
     std::cout << report.dump(2) << "\n";
@@ -175,6 +179,7 @@ int cmd_run(const std::vector<std::string>& args) {
   print_findings(rep);
   print_summary(rep, t.wall);
   std::printf("report: %s\n", (dir / "report.json").c_str());
+  if (perfetto) std::printf("timeline: %s (open it at ui.perfetto.dev)\n", (dir / "perfetto.json").c_str());
   if (want_trace)
     std::printf("reproduce: %s replay %s\n", self_command().c_str(), (dir / "trace.json").c_str());
   return rep.exit_code;
@@ -281,7 +286,7 @@ int cmd_ops() {
 const char* kUsage =
     "usage: kasim COMMAND [ARGS]\n"
     "  run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]\n"
-    "           [--check-determinism]      run a scenario\n"
+    "           [--check-determinism] [--perfetto]   run a scenario\n"
     "  replay TRACE [--json]                 replay a trace.json, reproduce its finding\n"
     "  validate FILE... [--check-determinism] check scenario files without running them\n"
     "  ops                                   list the ops scenarios may use\n"
