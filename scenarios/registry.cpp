@@ -4,80 +4,64 @@
 
 namespace kasim::scn {
 
-ArgSpec arg_u64(std::string name, bool required, uint64_t def) {
+namespace {
+ArgSpec make_arg(std::string name, ArgType type, bool required = false) {
   ArgSpec a;
   a.name = std::move(name);
-  a.type = ArgType::u64;
+  a.type = type;
   a.required = required;
+  return a;
+}
+}  // namespace
+
+ArgSpec arg_u64(std::string name, bool required, uint64_t def) {
+  ArgSpec a = make_arg(std::move(name), ArgType::u64, required);
   a.default_u64 = def;
   return a;
 }
 
 ArgSpec arg_flags(std::string name, std::string domain, uint64_t def) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::flags;
+  ArgSpec a = make_arg(std::move(name), ArgType::flags);
   a.flag_domain = std::move(domain);
   a.default_u64 = def;
   return a;
 }
 
 ArgSpec arg_ipl(std::string name, ipl_t def) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::ipl;
+  ArgSpec a = make_arg(std::move(name), ArgType::ipl);
   a.default_u64 = static_cast<uint64_t>(def);
   return a;
 }
 
 ArgSpec arg_object(std::string name, std::vector<std::string> types, bool required) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::object;
+  ArgSpec a = make_arg(std::move(name), ArgType::object, required);
   a.object_types = std::move(types);
-  a.required = required;
   return a;
 }
 
 ArgSpec arg_label(std::string name, bool required) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::label;
-  a.required = required;
-  return a;
+  return make_arg(std::move(name), ArgType::label, required);
 }
 
 ArgSpec arg_thread(std::string name, bool required) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::thread;
-  a.required = required;
-  return a;
+  return make_arg(std::move(name), ArgType::thread, required);
 }
 
 ArgSpec arg_choice(std::string name, std::vector<std::string> choices, std::string def) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::choice;
+  ArgSpec a = make_arg(std::move(name), ArgType::choice, def.empty());
   a.choices = std::move(choices);
-  a.required = def.empty();
   a.default_str = std::move(def);
   return a;
 }
 
 ArgSpec arg_bool(std::string name, bool def) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::boolean;
+  ArgSpec a = make_arg(std::move(name), ArgType::boolean);
   a.default_u64 = def ? 1 : 0;
   return a;
 }
 
 ArgSpec arg_string(std::string name, bool required, std::string def) {
-  ArgSpec a;
-  a.name = std::move(name);
-  a.type = ArgType::string;
-  a.required = required;
+  ArgSpec a = make_arg(std::move(name), ArgType::string, required);
   a.default_str = std::move(def);
   return a;
 }

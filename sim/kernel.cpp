@@ -85,61 +85,49 @@ int spl0() {
 }
 ipl_t curspl() { return eng().spl(); }
 
-void* atomic_cas_ptr(volatile void* ptr, void* expected, void* desired) {
+namespace {
+// An atomic operation: a scheduling point costing a cache-line access, then
+// `op` on the value, all at once (the machine is sequentially consistent).
+template <class T, class Op>
+T atomic_rmw(volatile T* ptr, Op op) {
   Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<void*>(ptr)));
-  void* volatile* p = static_cast<void* volatile*>(ptr);
-  void* old = *p;
-  if (old == expected) *p = desired;
+  e.sched_point(e.line_cost(const_cast<T*>(ptr)));
+  T old = *ptr;
+  *ptr = op(old);
   return old;
+}
+}  // namespace
+
+void* atomic_cas_ptr(volatile void* ptr, void* expected, void* desired) {
+  return atomic_rmw(static_cast<void* volatile*>(ptr),
+                    [&](void* old) { return old == expected ? desired : old; });
 }
 
 unsigned atomic_cas_uint(volatile unsigned* ptr, unsigned expected, unsigned desired) {
-  Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<unsigned*>(ptr)));
-  unsigned old = *ptr;
-  if (old == expected) *ptr = desired;
-  return old;
+  return atomic_rmw(ptr, [&](unsigned old) { return old == expected ? desired : old; });
 }
 
 uint64_t atomic_cas_64(volatile uint64_t* ptr, uint64_t expected, uint64_t desired) {
-  Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<uint64_t*>(ptr)));
-  uint64_t old = *ptr;
-  if (old == expected) *ptr = desired;
-  return old;
+  return atomic_rmw(ptr, [&](uint64_t old) { return old == expected ? desired : old; });
 }
 
 void* atomic_swap_ptr(volatile void* ptr, void* desired) {
-  Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<void*>(ptr)));
-  void* volatile* p = static_cast<void* volatile*>(ptr);
-  void* old = *p;
-  *p = desired;
-  return old;
+  return atomic_rmw(static_cast<void* volatile*>(ptr), [&](void*) { return desired; });
 }
 
 unsigned atomic_inc_uint_nv(volatile unsigned* ptr) {
-  Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<unsigned*>(ptr)));
-  *ptr = *ptr + 1;
-  return *ptr;
+  return atomic_rmw(ptr, [](unsigned v) { return v + 1; }) + 1;
 }
 
 unsigned atomic_dec_uint_nv(volatile unsigned* ptr) {
-  Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<unsigned*>(ptr)));
-  *ptr = *ptr - 1;
-  return *ptr;
+  return atomic_rmw(ptr, [](unsigned v) { return v - 1; }) - 1;
 }
 
 void atomic_inc_uint(volatile unsigned* ptr) { atomic_inc_uint_nv(ptr); }
 void atomic_dec_uint(volatile unsigned* ptr) { atomic_dec_uint_nv(ptr); }
 
 void atomic_add_64(volatile uint64_t* ptr, int64_t delta) {
-  Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<uint64_t*>(ptr)));
-  *ptr = *ptr + static_cast<uint64_t>(delta);
+  atomic_rmw(ptr, [&](uint64_t v) { return v + static_cast<uint64_t>(delta); });
 }
 
 void membar_producer() { eng().charge(1); }
