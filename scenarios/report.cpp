@@ -156,6 +156,7 @@ std::string encode_decisions(const std::vector<Decision>& ds) {
 }
 
 std::optional<std::vector<Decision>> decode_decisions(const std::string& text, std::string* why) {
+  constexpr uint64_t kMaxDecisions = 1ULL << 30;
   std::vector<Decision> out;
   std::istringstream in(text);
   std::string tok;
@@ -175,6 +176,12 @@ std::optional<std::vector<Decision>> decode_decisions(const std::string& text, s
         if (why) *why = "bad repeat in \"" + tok + "\"";
         return std::nullopt;
       }
+    }
+    // A run records at most one decision per step: more than the step limit
+    // ever allows is a corrupt trace, not a reason to allocate gigabytes.
+    if (out.size() + count > kMaxDecisions) {
+      if (why) *why = "more than " + std::to_string(kMaxDecisions) + " decisions";
+      return std::nullopt;
     }
     Decision d{kind == 'r' ? OptionKind::run : OptionKind::deliver, static_cast<uint16_t>(cpu),
                target};

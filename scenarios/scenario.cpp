@@ -180,7 +180,8 @@ class Validator {
 
   void parse_machine(const json& m, const std::string& ptr, MachineConfig& mc);
   void parse_costs(const json& c, const std::string& ptr, CostModel& cm);
-  void parse_args(const json& obj, const std::string& ptr, const std::vector<ArgSpec>& specs,
+  // Returns false if any argument was missing or malformed.
+  bool parse_args(const json& obj, const std::string& ptr, const std::vector<ArgSpec>& specs,
                   const std::string& owner, Args& out);
   bool parse_arg(const json& v, const std::string& ptr, const ArgSpec& spec, ArgValue& out);
   void parse_steps(const json& arr, const std::string& ptr, std::vector<Step>& out);
@@ -367,22 +368,30 @@ bool Validator::parse_arg(const json& v, const std::string& ptr, const ArgSpec& 
   return false;
 }
 
-void Validator::parse_args(const json& obj, const std::string& ptr,
+bool Validator::parse_args(const json& obj, const std::string& ptr,
                            const std::vector<ArgSpec>& specs, const std::string& owner,
                            Args& out) {
   out.specs = &specs;
   out.values.assign(specs.size(), ArgValue{});
+  bool ok = true;
   for (size_t i = 0; i < specs.size(); ++i) {
     const ArgSpec& spec = specs[i];
     ArgValue& val = out.values[i];
     val.u = spec.default_u64;
     val.s = spec.default_str;
     if (!obj.contains(spec.name)) {
-      if (spec.required) err(child(ptr, spec.name), "required by " + owner + " but missing");
+      if (spec.required) {
+        err(child(ptr, spec.name), "required by " + owner + " but missing");
+        ok = false;
+      }
       continue;
     }
-    if (parse_arg(obj[spec.name], child(ptr, spec.name), spec, val)) val.present = true;
+    if (parse_arg(obj[spec.name], child(ptr, spec.name), spec, val))
+      val.present = true;
+    else
+      ok = false;
   }
+  return ok;
 }
 
 void Validator::parse_expect(const json& e, const std::string& ptr, const OpSpec& op,
@@ -463,8 +472,10 @@ void Validator::parse_step(const json& s, const std::string& ptr, Step& out) {
       err(child(ptr, it.key()), "unknown field for op " + op->name + " (its arguments: " +
                                     (names.empty() ? "none" : join(names)) + ")");
     }
-  parse_args(s, ptr, op->args, "op " + op->name, out);
-  if (op->validate)
+  const bool args_ok = parse_args(s, ptr, op->args, "op " + op->name, out);
+  // Cross-argument rules only make sense once each argument is well formed
+  // (a malformed "ref" would otherwise also read as a missing one).
+  if (args_ok && op->validate)
     for (auto& [arg, msg] : op->validate(out)) err(arg.empty() ? ptr : child(ptr, arg), msg);
   if (s.contains("as")) {
     out.as = string_field(s, ptr, "as", false);
@@ -572,9 +583,13 @@ Scenario Validator::run(const json& doc) {
   std::set<std::string> interrupt_names;
   if (doc.contains("threads") && is_array(doc["threads"], "/threads")) {
     const json& ts = doc["threads"];
-    for (size_t i = 0; i < ts.size(); ++i)
-      if (ts[i].is_object() && ts[i].contains("name") && ts[i]["name"].is_string())
+    for (size_t i = 0; i < ts.size(); ++i) {
+      if (!ts[i].is_object()) continue;
+      if (!ts[i].contains("name"))
+        thread_names_.insert("t" + std::to_string(i));  // the default name
+      else if (ts[i]["name"].is_string())
         thread_names_.insert(ts[i]["name"].get<std::string>());
+    }
     sc.threads.resize(ts.size());
     std::set<std::string> seen;
     for (size_t i = 0; i < ts.size(); ++i) {

@@ -25,7 +25,7 @@ std::string_view errno_name(int err) {
   switch (err) {
     case 0: return "0";
     case kENOMEM: return "ENOMEM";
-    case kEAGAIN: return "EAGAIN";  // also EWOULDBLOCK
+    case kEAGAIN: return "EAGAIN (EWOULDBLOCK)";  // one value in NetBSD
     case kEINVAL: return "EINVAL";
     case kEINTR: return "EINTR";
     case kERESTART: return "ERESTART";

@@ -36,6 +36,28 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A non-negative number option, decimal or 0x-hex. Boost would accept "-1"
+// for an unsigned type and wrap it around.
+uint64_t number_option(const po::variables_map& vm, const char* name) {
+  const std::string text = vm[name].as<std::string>();
+  std::string why;
+  auto v = scn::parse_c_number(nlohmann::json(text), &why);
+  if (!v)
+    throw UsageError(std::string("kasim run: --") + name + " expects a non-negative integer, got '" +
+                     text + "'");
+  return *v;
+}
+
+// Makes the results directory before anything runs, so that an unusable
+// --out is a usage error, not a failure after the simulation.
+fs::path make_results_dir(const std::string& out, const std::string& name, uint64_t seed) {
+  fs::path dir = fs::path(out) / name / std::to_string(seed);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw UsageError("--out " + out + ": cannot create " + dir.string() + ": " + ec.message());
+  return dir;
+}
+
 std::string fmt_ns(uint64_t ns) {
   char buf[64];
   if (ns < 10'000)
@@ -133,9 +155,9 @@ bool same_twice(const Scenario& sc, const RunOptions& opt, const RunReport& firs
 
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("kasim run FILE");
-  desc.add_options()("seed", po::value<uint64_t>(), "seed (default: the scenario's)")(
+  desc.add_options()("seed", po::value<std::string>(), "seed (default: the scenario's)")(
       "strategy", po::value<std::string>()->default_value("timed"), "timed | random")(
-      "max-steps", po::value<uint64_t>(), "stop after N scheduling steps")(
+      "max-steps", po::value<std::string>(), "stop after N scheduling steps")(
       "out", po::value<std::string>()->default_value("results"), "results directory")(
       "json", "print the report as JSON instead of the summary")(
       "check-determinism", "run twice and compare the trace hashes")(
@@ -151,21 +173,20 @@ int cmd_run(const std::vector<std::string>& args) {
   opt.strategy = vm["strategy"].as<std::string>();
   if (opt.strategy != "timed" && opt.strategy != "random")
     throw UsageError("kasim run: --strategy must be timed or random, got '" + opt.strategy + "'");
-  if (vm.count("seed")) opt.seed = vm["seed"].as<uint64_t>();
-  if (vm.count("max-steps")) opt.max_steps = vm["max-steps"].as<uint64_t>();
+  if (vm.count("seed")) opt.seed = number_option(vm, "seed");
+  if (vm.count("max-steps")) opt.max_steps = number_option(vm, "max-steps");
   const bool json_out = vm.count("json") != 0;
   const bool perfetto = vm.count("perfetto") != 0;
   if (perfetto) opt.timeline_spans = 1'000'000;
 
   Scenario sc = load_scenario(vm["file"].as<std::string>());
   const uint64_t seed = opt.seed.value_or(sc.seed);
+  const fs::path dir = make_results_dir(vm["out"].as<std::string>(), sc.name, seed);
   if (!json_out) print_config(sc, opt, seed, opt.max_steps.value_or(sc.limits.max_steps));
   Timed t = timed_run(sc, opt);
   RunReport& rep = t.rep;
   if (vm.count("check-determinism") && !same_twice(sc, opt, rep)) return kExitInternal;
 
-  fs::path dir = fs::path(vm["out"].as<std::string>()) / sc.name / std::to_string(seed);
-  fs::create_directories(dir);
   nlohmann::json report = report_json(sc, rep, t.wall);
   write_json(dir / "report.json", report);
   const bool want_trace = !rep.findings.empty() || rep.exit_code == 1;
@@ -210,33 +231,40 @@ int cmd_replay(const std::vector<std::string>& args) {
   }
   Timed t = timed_run(tr.scenario, opt);
   RunReport& rep = t.rep;
-  if (json_out) std::cout << report_json(tr.scenario, rep, t.wall).dump(2) << "\n";
+  // Compare with the recording before saying anything, so that --json output
+  // is one JSON document whose exit_status is the real one.
+  std::vector<std::string> diverged;
+  const std::string got_kind = rep.findings.empty() ? "" : rep.findings.front().kind;
   if (rep.outcome == Outcome::diverged) {
-    std::printf("DIVERGED: %s\n", rep.stop_reason.c_str());
-    std::printf("  the code or the scenario changed since the trace was recorded\n");
-    return kExitInternal;
+    diverged.push_back("DIVERGED: " + rep.stop_reason);
+    diverged.push_back("  the code or the scenario changed since the trace was recorded");
+  } else if (got_kind != tr.finding_kind) {
+    diverged.push_back("DIVERGED: the trace recorded " +
+                       (tr.finding_kind.empty() ? "no finding" : "finding " + tr.finding_kind) +
+                       ", the replay found " + (got_kind.empty() ? "none" : got_kind));
+  } else if (rep.trace_hash != tr.trace_hash) {
+    diverged.push_back("DIVERGED: trace hash " + hex64(rep.trace_hash) +
+                       ", but the trace recorded " + hex64(tr.trace_hash));
   }
-  if (!json_out) {
+  const int status = diverged.empty() ? rep.exit_code : kExitInternal;
+  if (json_out) {
+    nlohmann::json j = report_json(tr.scenario, rep, t.wall);
+    j["exit_status"] = status;
+    j["replay"] = {{"reproduced", diverged.empty()}, {"divergence", diverged}};
+    std::cout << j.dump(2) << "\n";
+    for (const std::string& line : diverged) std::fprintf(stderr, "%s\n", line.c_str());
+    return status;
+  }
+  if (rep.outcome != Outcome::diverged) {
     print_findings(rep);
     print_summary(rep, t.wall);
   }
-  const std::string got_kind = rep.findings.empty() ? "" : rep.findings.front().kind;
-  if (got_kind != tr.finding_kind) {
-    std::printf("DIVERGED: the trace recorded %s, the replay found %s\n",
-                tr.finding_kind.empty() ? "no finding" : ("finding " + tr.finding_kind).c_str(),
-                got_kind.empty() ? "none" : got_kind.c_str());
-    return kExitInternal;
-  }
-  if (rep.trace_hash != tr.trace_hash) {
-    std::printf("DIVERGED: trace hash %s, but the trace recorded %s\n",
-                hex64(rep.trace_hash).c_str(), hex64(tr.trace_hash).c_str());
-    return kExitInternal;
-  }
-  if (!json_out)
+  for (const std::string& line : diverged) std::printf("%s\n", line.c_str());
+  if (diverged.empty())
     std::printf("replay: reproduced %s with the recorded trace hash %s\n",
                 got_kind.empty() ? "the run" : ("finding " + got_kind).c_str(),
                 hex64(rep.trace_hash).c_str());
-  return rep.exit_code;
+  return status;
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -260,7 +288,8 @@ int cmd_validate(const std::vector<std::string>& args) {
           status = kExitInternal;
           continue;
         }
-        std::printf("%s: ok (deterministic, hash %s)\n", f.c_str(), hex64(first.trace_hash).c_str());
+        std::printf("%s: ok (deterministic: hash %s; the run: %s)\n", f.c_str(),
+                    hex64(first.trace_hash).c_str(), first.verdict.c_str());
       } else {
         std::printf("%s: ok\n", f.c_str());
       }
