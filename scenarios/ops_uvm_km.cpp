@@ -25,12 +25,9 @@ KASIM_REGISTER(uvm_km_ops) {
                         {"UVM_KMF_WAITVA", UVM_KMF_WAITVA},
                         {"UVM_KMF_COLORMATCH", UVM_KMF_COLORMATCH}});
 
+  // No create: kernel_map is the only vm_map, and boot makes it.
   reg.object({.type = "vm_map",
               .fields = {},
-              .create = [](OpEnv&, const ObjectDecl& d) -> ObjectHandle {
-                kasim_finding("scenario", "object %s: kernel_map is the only vm_map; boot creates it",
-                              d.name.c_str());
-              },
               .stats = [](void* p) -> std::map<std::string, uint64_t> {
                 const vm_map* m = static_cast<const vm_map*>(p);
                 return {{"nentries", m->entries.size()},

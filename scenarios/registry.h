@@ -163,6 +163,7 @@ struct ObjectSpec {
   std::string type;
   std::vector<ArgSpec> fields;  // beyond "name" and "type"
   // Creates the object; runs in the boot LWP on CPU 0, so it may use kernel.h.
+  // Empty for types only boot makes (system objects): files cannot declare them.
   std::function<ObjectHandle(OpEnv&, const ObjectDecl&)> create;
   // NetBSD's counters under NetBSD's names, for the "stats" op.
   std::function<std::map<std::string, uint64_t>(void*)> stats;

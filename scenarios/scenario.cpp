@@ -557,9 +557,14 @@ Scenario Validator::run(const json& doc) {
       auto type = string_field(o, ptr, "type", true);
       if (!type) continue;
       const ObjectSpec* spec = Registry::get().find_object(*type);
-      if (!spec) {
-        err(child(ptr, "type"), "unknown object type \"" + *type + "\" (known: " +
-                                    join(Registry::get().object_types()) + ")");
+      if (!spec || !spec->create) {
+        std::vector<std::string> creatable;
+        for (const std::string& t : Registry::get().object_types())
+          if (Registry::get().find_object(t)->create) creatable.push_back(t);
+        err(child(ptr, "type"),
+            (spec ? "objects of type \"" + *type + "\" are made by boot only"
+                  : "unknown object type \"" + *type + "\"") +
+                " (a scenario may declare: " + join(creatable) + ")");
         continue;
       }
       decl.spec = spec;

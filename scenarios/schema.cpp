@@ -111,7 +111,8 @@ json scenario_schema() {
   for (const auto& [name, op] : reg.ops()) steps.push_back(step_schema(op));
   defs["step"] = {{"oneOf", steps}};
   json objects = json::array();
-  for (const std::string& t : reg.object_types()) objects.push_back(object_schema(*reg.find_object(t)));
+  for (const std::string& t : reg.object_types())
+    if (reg.find_object(t)->create) objects.push_back(object_schema(*reg.find_object(t)));
   defs["object"] = {{"oneOf", objects}};
 
   json costs = json::object();

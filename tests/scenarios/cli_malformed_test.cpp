@@ -175,7 +175,15 @@ TEST(Malformed, UnknownObjectType) {
                        "objects": [ { "name": "l", "type": "spinlock" } ],
                        "threads": [ { "steps": [] } ] })",
                   {line_prefix("bad.json: /objects/0/type: unknown object type \"spinlock\" "
-                               "(known: ")});
+                               "(a scenario may declare: ")});
+}
+
+TEST(Malformed, BootOnlyObjectType) {
+  expect_rejected(R"({ "kasim": 1, "name": "x",
+                       "objects": [ { "name": "m2", "type": "vm_map" } ],
+                       "threads": [ { "steps": [] } ] })",
+                  {line_prefix("bad.json: /objects/0/type: objects of type \"vm_map\" are made "
+                               "by boot only (a scenario may declare: ")});
 }
 
 TEST(Malformed, DuplicateObjectName) {
@@ -311,7 +319,7 @@ TEST(Malformed, SeveralProblemsAreAllReportedOneLineEachInAStableOrder) {
       line_prefix("bad.json: /bogus: unknown field (expected one of: "),
       line("bad.json: /kasim: format version must be 1, got 3"),
       line("bad.json: /name: required field is missing"),
-      line_prefix("bad.json: /objects/1/type: unknown object type \"nope\" (known: "),
+      line_prefix("bad.json: /objects/1/type: unknown object type \"nope\" (a scenario may declare: "),
       line("bad.json: /threads/0/cpu: must be in [0, 1], got 4"),
       line("bad.json: /threads/0/steps/0/ns: " + kIntNumberMsg + "\"abc\""),
       line_prefix("bad.json: /threads/0/steps/1/op: unknown op \"zap\" (known ops: "),
