@@ -233,6 +233,16 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
   engine.set_finding_annotator([&runner](Finding& f) { runner.annotate(f); });
   engine.spawn_lwp("boot", 0, [&runner] { runner.boot(); });
   rep.outcome = engine.run();
+  if (opt.replay && rep.outcome != Outcome::diverged) {
+    // A replay must use every recorded decision: one left over means the
+    // program now runs differently (fewer choices) than when it was recorded.
+    auto& replay = static_cast<ReplayStrategy&>(engine.strategy());
+    if (replay.consumed() < replay.recorded()) {
+      rep.outcome = Outcome::diverged;
+      rep.stop_reason = "the run ended after " + std::to_string(replay.consumed()) + " of the " +
+                        std::to_string(replay.recorded()) + " recorded decisions";
+    }
+  }
   if (rep.outcome == Outcome::completed) engine.with_current([&] { runner.final_checks(); });
   if (rep.outcome == Outcome::completed && !engine.findings().empty())
     rep.outcome = Outcome::finding;
@@ -251,7 +261,7 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
     rep.cpus.push_back({c.index, c.clock, c.busy_ns, c.ops, c.intrs});
   rep.messages = engine.messages();
   rep.decisions = engine.decisions();
-  rep.stop_reason = engine.stop_reason();
+  if (rep.stop_reason.empty()) rep.stop_reason = engine.stop_reason();
   rep.live_allocations = world.live().size();
   rep.context_names = engine.context_names();
   rep.spans = std::move(runner.spans());

@@ -32,7 +32,10 @@ void kassert_fail(const char* expr, const char* file, int line, const char* fmt,
   if (fmt) {
     va_list ap;
     va_start(ap, fmt);
-    msg += " " + vformat(fmt, ap);
+    // Two appends, not `" " + vformat(...)`: GCC 12 at -O3 reports a false
+    // -Wrestrict in operator+(const char*, string&&), which breaks Release builds.
+    msg += ' ';
+    msg += vformat(fmt, ap);
     va_end(ap);
   }
   Engine& e = eng();

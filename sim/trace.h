@@ -42,7 +42,9 @@ struct TraceRecord {
 
 class Trace {
  public:
-  explicit Trace(size_t capacity = 1 << 16) : capacity_(capacity) {}
+  // The ring holds what a report shows of the trace's end; the hash covers
+  // everything. Kept small and allocated once: a fuzz campaign makes many machines.
+  explicit Trace(size_t capacity = 1024) : capacity_(capacity) { ring_.reserve(capacity); }
 
   void append(TraceKind kind, uint16_t cpu, uint32_t ctx, uint64_t time, uint64_t a = 0,
               uint32_t b = 0);

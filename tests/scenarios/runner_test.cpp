@@ -101,6 +101,21 @@ TEST(Runner, ReplayWithAWrongDecisionDiverges) {
   EXPECT_TRUE(starts_with(r.verdict, "replay diverged: decision 1 at step ")) << r.verdict;
 }
 
+TEST(Runner, ReplayWithDecisionsLeftOverDiverges) {
+  RunReport a = run_text(kBusy, with_seed(3, "random"));
+  std::vector<kasim::Decision> longer = a.decisions;
+  longer.push_back(longer.back());
+  RunOptions replay;
+  replay.seed = 3;
+  replay.replay = &longer;
+  RunReport r = run_text(kBusy, replay);
+  EXPECT_EQ(r.outcome, kasim::Outcome::diverged);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.verdict, "replay diverged: the run ended after " +
+                           std::to_string(a.decisions.size()) + " of the " +
+                           std::to_string(longer.size()) + " recorded decisions");
+}
+
 TEST(Runner, StepExpectMismatchIsAnExpectFindingAtTheStep) {
   RunReport rep = run_text(one_thread(R"([ { "name": "m", "type": "mutex" } ])", R"([
       { "op": "delay", "ns": 5 },
