@@ -110,6 +110,10 @@ class Runner {
     const uint64_t begin = engine_.now();
     OpEnv env(world_, engine_);
     OpResult r = s.op->run(env, s);
+    // What follows (expect, labels, live allocations, invariants) reads and
+    // writes state shared by every thread without a primitive: for the model
+    // checker's partial-order reduction, this step depends on every other.
+    engine_.note_access(Access::any());
     engine_.record(TraceKind::op_end, op_id, s.index);
     if (spans_.size() < max_spans_) spans_.push_back({self->cpu, self->id, &s, begin, engine_.now()});
     ++engine_.curcpu().ops;
@@ -221,12 +225,18 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
   rep.name = sc.name;
   rep.seed = opt.seed.value_or(sc.seed);
   rep.strategy = opt.replay ? "replay" : opt.strategy;
+  std::unique_ptr<Strategy> strategy;
+  if (opt.replay) {
+    strategy = std::make_unique<ReplayStrategy>(*opt.replay);
+  } else if (opt.strategy_factory) {
+    strategy = opt.strategy_factory();
+    rep.strategy = strategy->name();
+  } else {
+    strategy = make_strategy(opt.strategy, rep.seed);
+  }
   rep.limits = sc.limits;
   if (opt.max_steps) rep.limits.max_steps = *opt.max_steps;
 
-  std::unique_ptr<Strategy> strategy =
-      opt.replay ? std::make_unique<ReplayStrategy>(*opt.replay)
-                 : make_strategy(opt.strategy, rep.seed);
   Engine engine(sc.machine, std::move(strategy), rep.seed, rep.limits, opt.faults);
   World world(engine, sc);
   Runner runner(engine, world, sc, opt.timeline_spans);

@@ -8,6 +8,8 @@
 // for. At the end, the invariants run once more and leaks are reported.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +24,9 @@ struct RunOptions {
   std::string strategy = "timed";         // timed | random (ignored with replay)
   std::optional<uint64_t> max_steps;      // default: the scenario's limits
   const std::vector<Decision>* replay = nullptr;
+  // When set (and not replaying), the run's strategy comes from here instead
+  // of `strategy`: kasim check hands each run its PCT or dfs strategy.
+  std::function<std::unique_ptr<Strategy>()> strategy_factory;
   FaultConfig faults;
   size_t trace_tail = 64;                 // trace records kept for the report
   size_t timeline_spans = 0;              // op spans kept for perfetto.json (0 = none)

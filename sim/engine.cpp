@@ -168,8 +168,11 @@ Outcome Engine::run() {
   t_engine = this;
   running_ = true;
   cur_ = &main_;
+  track_ = strategy_->wants_every_point();
+  step_fp_.clear();
   for (auto& s : intrs_) schedule_next_firing(s.get());
   schedule();  // returns in main when the run is over
+  strategy_->run_ended(step_fp_);
   kill_all();
   t_engine = saved_current_;
   if (t_fiber_error) std::rethrow_exception(std::exchange(t_fiber_error, nullptr));
@@ -221,7 +224,10 @@ void Engine::fire_events_until(uint64_t horizon) {
   }
 }
 
-void Engine::build_options() {
+// flatten: on the hot path (every scheduling point) GCC would otherwise call
+// vector<Option>::emplace_back out of line, which halves the scheduling
+// points per second of a single-CPU run (tools/bench, results/bench/check.md).
+[[gnu::flatten]] void Engine::build_options() {
   options_.clear();
   for (Cpu& c : cpus_) {
     const uint16_t ci = static_cast<uint16_t>(c.index);
@@ -229,30 +235,31 @@ void Engine::build_options() {
       Ctx* top = c.intr_stack.back();
       if (top->state == CtxState::ready)
         options_.push_back({{OptionKind::run, ci, top->id}, std::max(c.clock, top->ready_at), 0,
-                            false});
+                            false, top->pending});
     } else if (c.onproc) {
       Ctx* l = c.onproc;
       if (l->state == CtxState::ready) {
-        options_.push_back(
-            {{OptionKind::run, ci, l->id}, std::max(c.clock, l->ready_at), 0, false});
+        options_.push_back({{OptionKind::run, ci, l->id}, std::max(c.clock, l->ready_at), 0,
+                            false, l->pending});
         if (machine_.preempt && c.spl == IPL_NONE && c.mtx_count == 0)
           for (Ctx* r : c.runq)
-            options_.push_back(
-                {{OptionKind::run, ci, r->id}, std::max(c.clock, r->ready_at), 0, true});
+            options_.push_back({{OptionKind::run, ci, r->id}, std::max(c.clock, r->ready_at), 0,
+                                true, r->pending});
       }
     } else if (!c.runq.empty()) {
       bool first = true;
       for (Ctx* r : c.runq) {
-        options_.push_back(
-            {{OptionKind::run, ci, r->id}, std::max(c.clock, r->ready_at), 0, !first});
+        options_.push_back({{OptionKind::run, ci, r->id}, std::max(c.clock, r->ready_at), 0,
+                            !first, r->pending});
         first = false;
         if (!machine_.preempt) break;
       }
     }
     for (IntrSource* s : c.pending)
       if (s->ipl > c.spl)
+        // A delivery first touches the CPU it interrupts (its SPL and stack).
         options_.push_back({{OptionKind::deliver, ci, s->id}, std::max(c.clock, s->arrived),
-                            s->ipl, false});
+                            s->ipl, false, {AccessKind::cpu, ci}});
   }
 }
 
@@ -292,8 +299,10 @@ void Engine::schedule() {
       continue;
     }
     size_t idx = 0;
-    if (options_.size() > 1) {
-      ChoicePoint cp{steps_, decisions_.size(), &options_};
+    // A single option is no decision; a model checker still sees it (track_)
+    // to follow step footprints and to cut a run whose only step is asleep.
+    if (options_.size() > 1 || track_) {
+      ChoicePoint cp{steps_, decisions_.size(), &options_, self->id, &step_fp_};
       std::optional<size_t> pick = strategy_->choose(cp);
       if (!pick || *pick >= options_.size()) {
         stop_reason_ = strategy_->stop_reason();
@@ -301,9 +310,17 @@ void Engine::schedule() {
         continue;
       }
       idx = *pick;
-      decisions_.push_back(options_[idx].what);
+      if (options_.size() > 1) decisions_.push_back(options_[idx].what);
     }
     Ctx* target = apply(options_[idx]);
+    if (track_) {
+      // A new step begins. Its first access is options_[idx].next, which the
+      // strategy has; the footprint collects the rest, whose keys must mean
+      // the same thing in every run (ids, not host addresses).
+      step_fp_.clear();
+      step_fp_.add({AccessKind::ctx, target->id});
+      step_fp_.add({AccessKind::cpu, static_cast<uint64_t>(target->cpu)});
+    }
     if (target != self) {
       trace_.append(TraceKind::run, static_cast<uint16_t>(target->cpu), target->id,
                     cpus_[static_cast<size_t>(target->cpu)].clock, self->id);
@@ -344,6 +361,7 @@ Ctx* Engine::apply(const Option& o) {
   }
   f->src = s;
   f->name = s->name;
+  f->pending = Access::none();  // the handler starts with code private to it
   f->saved_spl = c.spl;
   f->state = CtxState::ready;
   f->ready_at = 0;
@@ -492,8 +510,9 @@ void Engine::charge(uint64_t ns) {
   c.busy_ns += ns;
 }
 
-void Engine::sched_point(uint64_t cost) {
+void Engine::sched_point(uint64_t cost, Access next) {
   if (stopping_ || !running_) return;
+  cur_->pending = next;
   charge(cost);
   if (++steps_ > limits_.max_steps) {
     // A bound is Outcome::bound, like the time limit, not a finding about the
@@ -514,7 +533,7 @@ void Engine::busy_wait(uint64_t ns) {
     const uint64_t next = events_.empty() ? UINT64_MAX : events_.top().time;
     // Stop at the next event so that an interrupt can be taken on time.
     const uint64_t until = (next > t && next < end) ? next : end;
-    sched_point(until - t);
+    sched_point(until - t, Access::none());
   } while (running_ && !stopping_ && now() < end);
 }
 
@@ -551,6 +570,7 @@ int Engine::sleep_on(WaitQueue& q, const char* wmesg, uint64_t timeout_ns, bool 
   self->interruptible = interruptible;
   self->interlock = interlock;
   q.waiters.push_back(self);
+  self->pending = {AccessKind::object, q.id};  // it resumes by reading its wake result
   c.onproc = nullptr;
   self->lwp_spl = c.spl;
   c.spl = IPL_NONE;  // the CPU goes on at the next LWP's level (see apply)
@@ -580,6 +600,7 @@ void Engine::make_ready(Ctx* c, int result, uint64_t time) {
 }
 
 void Engine::wakeup_one(WaitQueue& q) {
+  note_access({AccessKind::object, q.id});
   if (q.waiters.empty()) return;
   Ctx* c = q.waiters.front();
   q.waiters.erase(q.waiters.begin());
@@ -587,6 +608,7 @@ void Engine::wakeup_one(WaitQueue& q) {
 }
 
 void Engine::wakeup_all(WaitQueue& q) {
+  note_access({AccessKind::object, q.id});
   if (q.waiters.empty()) return;
   std::vector<Ctx*> woken;
   woken.swap(q.waiters);
@@ -601,12 +623,14 @@ void Engine::spin_on(const kmutex* m, WaitQueue& q) {
   self->lock_wait = m;
   self->waiting_on = &q;
   q.waiters.push_back(self);
+  self->pending = {AccessKind::object, q.id};
   schedule();
   self->lock_wait = nullptr;
   charge(machine_.costs.spin_retry);
 }
 
 void Engine::signal_lwp(Ctx* l) {
+  note_access({AccessKind::ctx, l->id});
   if (l->state == CtxState::sleeping && l->interruptible) {
     if (l->waiting_on) l->waiting_on->remove(l);
     make_ready(l, kEINTR, now());
@@ -621,8 +645,8 @@ void Engine::set_spl(ipl_t spl) {
   c.spl = spl;
   trace_.append(TraceKind::spl, static_cast<uint16_t>(c.index), cur_->id, c.clock,
                 static_cast<uint64_t>(spl));
-  if (lowering)
-    sched_point(machine_.costs.spl);  // a pending interrupt may be delivered now
+  if (lowering)  // a pending interrupt may be delivered now; the code after is private
+    sched_point(machine_.costs.spl, Access::none());
   else
     charge(machine_.costs.spl);
 }

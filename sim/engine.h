@@ -90,6 +90,9 @@ struct Ctx {
   int wake_result = 0;
   uint64_t wake_gen = 0;
   uint64_t ready_at = 0;
+  // What the step this context starts when it next resumes touches first
+  // (set at each scheduling point; see Access in sim/strategy.h).
+  Access pending;
 
   // LWP.
   ipl_t lwp_spl = IPL_NONE;  // the SPL it had when it left the CPU, restored when it returns
@@ -208,8 +211,15 @@ class Engine {
 
   // Charges simulated time to the current CPU without yielding.
   void charge(uint64_t ns);
-  // A scheduling point: charges `cost`, then lets the strategy pick what runs next.
-  void sched_point(uint64_t cost);
+  // A scheduling point: charges `cost`, then lets the strategy pick what runs
+  // next. `next` names the first shared object the code after it touches
+  // (unknown by default, which makes the step dependent with every other).
+  void sched_point(uint64_t cost, Access next = Access::any());
+  // The running step also touches `a` (for partial-order reduction; free
+  // unless the strategy asked for footprints).
+  void note_access(Access a) {
+    if (track_) step_fp_.add(a);
+  }
   // Spends ns of simulated time on the current CPU as a busy loop would (the
   // CPU stays with this context). Interrupts that arrive meanwhile are taken
   // at their arrival time, and their handling counts towards the ns, as it
@@ -340,6 +350,8 @@ class Engine {
   std::function<void(Finding&)> annotate_;
   std::unordered_map<std::type_index, size_t> locals_index_;  // looked up only, never iterated
   std::vector<std::shared_ptr<void>> locals_;
+  bool track_ = false;   // the strategy wants every point and step footprints
+  Footprint step_fp_;    // what the step in progress touched (with track_)
   Ctx* pagedaemon_ = nullptr;
   WaitQueue pagedaemon_q_;
   bool pagedaemon_kicked_ = false;

@@ -94,7 +94,9 @@ namespace {
 template <class T, class Op>
 T atomic_rmw(volatile T* ptr, Op op) {
   Engine& e = eng();
-  e.sched_point(e.line_cost(const_cast<T*>(ptr)));
+  // The step after the point is the atomic itself: it touches this word.
+  e.sched_point(e.line_cost(const_cast<T*>(ptr)),
+                {AccessKind::word, reinterpret_cast<uintptr_t>(const_cast<T*>(ptr))});
   T old = *ptr;
   *ptr = op(old);
   return old;
@@ -152,7 +154,11 @@ paddr_t VM_PAGE_TO_PHYS(const vm_page* pg) { return pg->phys_addr; }
 vm_page* PHYS_TO_VM_PAGE(paddr_t pa) { return eng().pages().phys_to_page(pa); }
 void uvm_wait(const char* wmesg) { eng().pages().wait(wmesg); }
 void uvm_kick_pagedaemon() { eng().kick_pagedaemon(); }
-uint64_t uvm_free_pages() { return eng().pages().nfree(); }
+uint64_t uvm_free_pages() {
+  Engine& e = eng();
+  e.note_access({AccessKind::pages, 0});
+  return e.pages().nfree();
+}
 uint64_t uvm_phys_pages() { return eng().pages().npages(); }
 
 void uvm_register_reclaim_hook(std::string name, void (*fn)(void*), void* arg) {

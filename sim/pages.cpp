@@ -23,7 +23,7 @@ void PageStore::init(Engine* engine, uint64_t npages, uint64_t page_size, uint64
 }
 
 vm_page* PageStore::alloc(const uvm_object* owner) {
-  engine_->sched_point(engine_->costs().page_alloc);
+  engine_->sched_point(engine_->costs().page_alloc, {AccessKind::pages, 0});
   if (free_head_ == 0) {
     ++nfail;
     engine_->kick_pagedaemon();
@@ -48,6 +48,7 @@ void PageStore::free(vm_page* pg) {
   if (pg->mapped)
     engine_->fail(engine_->make_finding(
         "pages", "uvm_pagefree: page " + std::to_string(pg->index) + " is still mapped"));
+  engine_->note_access({AccessKind::pages, 0});
   pg->free = true;
   pg->owner = nullptr;
   pg->next_free = free_head_;
@@ -57,14 +58,14 @@ void PageStore::free(vm_page* pg) {
   engine_->record(TraceKind::page_free, pg->index);
   // kasim wakes uvm_wait sleepers on every free (see docs/fidelity.md).
   if (!waitq_.waiters.empty()) engine_->wakeup_all(waitq_);
-  engine_->sched_point(engine_->costs().page_free);
+  engine_->sched_point(engine_->costs().page_free, Access::none());
 }
 
 void PageStore::wait(const char* wmesg) {
   ++nwait;
   engine_->kick_pagedaemon();
   if (nfree_ > 0) {  // pages came back already: no need to sleep
-    engine_->sched_point(0);
+    engine_->sched_point(0, {AccessKind::pages, 0});
     return;
   }
   engine_->sleep_on(waitq_, wmesg, 0, false);
@@ -76,6 +77,7 @@ vm_page* PageStore::phys_to_page(paddr_t pa) {
 }
 
 void PageStore::kenter(vaddr_t va, paddr_t pa) {
+  engine_->note_access({AccessKind::pages, 0});  // the kernel pmap
   vm_page* pg = phys_to_page(pa);
   auto hex = [](uint64_t v) {
     char buf[24];
@@ -102,6 +104,7 @@ void PageStore::kenter(vaddr_t va, paddr_t pa) {
 }
 
 void PageStore::kremove(vaddr_t va, uint64_t len) {
+  engine_->note_access({AccessKind::pages, 0});  // the kernel pmap
   for (vaddr_t v = va; v < va + len; v += page_size_) {
     auto it = pmap_.find(v);
     if (it == pmap_.end()) continue;  // like pmap_kremove, unmapped pages are skipped
@@ -114,6 +117,7 @@ void PageStore::kremove(vaddr_t va, uint64_t len) {
 }
 
 bool PageStore::extract(vaddr_t va, paddr_t* pa) const {
+  engine_->note_access({AccessKind::pages, 0});  // the kernel pmap
   auto it = pmap_.find(va - va % page_size_);
   if (it == pmap_.end()) return false;
   if (pa) *pa = pages_[it->second].phys_addr + va % page_size_;

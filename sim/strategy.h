@@ -31,17 +31,83 @@ struct Decision {
   bool operator==(const Decision&) const = default;
 };
 
+// What a step touches, for partial-order reduction (sim/search.h). Each
+// scheduling point names the first shared object the step after it will touch
+// (Ctx::pending, shown on Option::next); the engine records in a Footprint
+// the context, its CPU and whatever else the step touches as it runs
+// (Engine::note_access). Keys are compared for equality only, never ordered,
+// so address keys cannot leak into decisions. An address means the same
+// object only within one run, so only the first access (Option::next) may be
+// an address; what note_access records is an id or a fixed key.
+enum class AccessKind : uint8_t {
+  none = 0,  // nothing shared: code private to the context (data-race freedom)
+  any,       // unknown: dependent with every step
+  object,    // a kmutex, kcondvar or wait queue, by object id
+  word,      // an atomic word, by address
+  pages,     // the physical page store and the kernel pmap
+  cpu,       // a CPU's own state: SPL, run queue, interrupt stack (by index)
+  ctx,       // a context's own state (by id): makes its steps dependent on each other
+};
+
+struct Access {
+  AccessKind kind = AccessKind::none;
+  uint64_t key = 0;
+  static constexpr Access any() { return {AccessKind::any, 0}; }
+  static constexpr Access none() { return {AccessKind::none, 0}; }
+};
+
+// Every object one step touched: a small set, "any" when it overflows.
+class Footprint {
+ public:
+  void clear() {
+    n_ = 0;
+    any_ = false;
+  }
+  void add(Access a) {
+    if (a.kind == AccessKind::none || any_) return;
+    if (a.kind == AccessKind::any || n_ == kMax) {
+      any_ = true;
+      return;
+    }
+    const uint64_t k = (static_cast<uint64_t>(a.kind) << 60) | (a.key & ((1ULL << 60) - 1));
+    for (uint8_t i = 0; i < n_; ++i)
+      if (keys_[i] == k) return;
+    keys_[n_++] = k;
+  }
+  bool any() const { return any_; }
+  size_t size() const { return n_; }
+  // Two steps are dependent when they touch a common object (or either is "any").
+  bool dependent(const Footprint& o) const {
+    if (any_ || o.any_) return true;
+    for (uint8_t i = 0; i < n_; ++i)
+      for (uint8_t j = 0; j < o.n_; ++j)
+        if (keys_[i] == o.keys_[j]) return true;
+    return false;
+  }
+
+ private:
+  static constexpr uint8_t kMax = 14;
+  uint8_t n_ = 0;
+  bool any_ = false;
+  uint64_t keys_[kMax] = {};
+};
+
 struct Option {
   Decision what;
   uint64_t time = 0;  // simulated time at which this option would start
   int ipl = 0;        // for deliver: the source's IPL
   bool preempts = false;  // run: switches away from a runnable LWP on the same CPU
+  Access next;            // what the step this option starts touches first
 };
 
 struct ChoicePoint {
   uint64_t step = 0;      // engine steps so far
   uint64_t decision = 0;  // index of this decision among recorded ones
   const std::vector<Option>* options = nullptr;
+  uint32_t current = 0;  // id of the context that reached this point (0: main, at the start)
+  // With Strategy::wants_every_point(): the footprint of the step that just
+  // ended, without its first access (empty at the start of the run).
+  const Footprint* last = nullptr;
 };
 
 class Strategy {
@@ -52,6 +118,13 @@ class Strategy {
   virtual std::optional<size_t> choose(const ChoicePoint& cp) = 0;
   // Why the strategy stopped the run, when choose returned nullopt.
   virtual std::string stop_reason() const { return {}; }
+  // A strategy that answers true is also asked at scheduling points with a
+  // single option (never recorded as decisions), and the engine records step
+  // footprints for it. Costs time on every step: only model checking wants it.
+  virtual bool wants_every_point() const { return false; }
+  // Called once when the run ends, with the footprint of its last step
+  // (empty unless wants_every_point()).
+  virtual void run_ended(const Footprint& last) { (void)last; }
 };
 
 // Earliest simulated clock first; a pending deliverable interrupt before the

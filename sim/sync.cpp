@@ -14,6 +14,10 @@ Engine& eng() {
   return *e;
 }
 
+// The step after a scheduling point in a mutex operation starts on the mutex.
+Access on(const kmutex* m) { return {AccessKind::object, m->id}; }
+Access on(const kcondvar* cv) { return {AccessKind::object, cv->id}; }
+
 uint64_t mutex_cost(const Engine& e, const kmutex* m, int cpu) {
   return (m->last_cpu < 0 || m->last_cpu == cpu) ? e.costs().mutex_local : e.costs().mutex_remote;
 }
@@ -84,7 +88,7 @@ void mutex_enter(kmutex_t* m) {
   if (!e.running()) return;
   require_init(e, m, "mutex_enter");
   Ctx* self = e.cur();
-  e.sched_point(mutex_cost(e, m, self->cpu));
+  e.sched_point(mutex_cost(e, m, self->cpu), on(m));
   if (m->spin) spin_raise(e, m);
   bool contended = false;
   while (m->owner) {
@@ -118,7 +122,7 @@ int mutex_tryenter(kmutex_t* m) {
   Engine& e = eng();
   if (!e.running()) return 1;
   require_init(e, m, "mutex_tryenter");
-  e.sched_point(mutex_cost(e, m, e.cur()->cpu));
+  e.sched_point(mutex_cost(e, m, e.cur()->cpu), on(m));
   if (m->owner) return 0;
   if (m->spin) spin_raise(e, m);
   take(e, m);
@@ -135,13 +139,16 @@ void mutex_exit(kmutex_t* m) {
                                        e.ctx_label(self) +
                                        (m->owner ? " (held by " + e.ctx_label(m->owner) + ")"
                                                  : std::string(" (not held)"))));
+  e.note_access(on(m));
   m->owner = nullptr;
   auto it = std::find(self->held.rbegin(), self->held.rend(), m);
   self->held.erase(std::next(it).base());
   e.wakeup_all(m->waitq);  // every waiter retries; the strategy decides who wins
   e.charge(mutex_cost(e, m, self->cpu));
   if (m->spin) spin_lower(e);
-  e.sched_point(0);
+  // Under the lock discipline the caller's next code touches only what it
+  // owns until its next primitive: the step after this point is private.
+  e.sched_point(0, Access::none());
 }
 
 bool mutex_owned(const kmutex_t* m) {
@@ -180,6 +187,8 @@ int cv_timedwait_ns(kcondvar_t* cv, kmutex_t* m, uint64_t ns, bool intr) {
   // Release the interlock without a scheduling point in between: cv_wait
   // enqueues before it drops the lock, so no wakeup can be lost.
   Ctx* self = e.cur();
+  e.note_access(on(m));
+  e.note_access(on(cv));
   m->owner = nullptr;
   self->held.erase(std::find(self->held.begin(), self->held.end(), m));
   e.wakeup_all(m->waitq);
@@ -202,16 +211,18 @@ void cv_signal(kcondvar_t* cv) {
   Engine& e = eng();
   if (!e.running()) return;
   ++cv->nsignal;
+  e.note_access(on(cv));
   e.wakeup_one(cv->waitq);
-  e.sched_point(e.costs().cv);
+  e.sched_point(e.costs().cv, Access::none());
 }
 
 void cv_broadcast(kcondvar_t* cv) {
   Engine& e = eng();
   if (!e.running()) return;
   ++cv->nbroadcast;
+  e.note_access(on(cv));
   e.wakeup_all(cv->waitq);
-  e.sched_point(e.costs().cv);
+  e.sched_point(e.costs().cv, Access::none());
 }
 
 bool cv_has_waiters(const kcondvar_t* cv) { return !cv->waitq.waiters.empty(); }

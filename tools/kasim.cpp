@@ -2,6 +2,9 @@
 //
 //   kasim run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]
 //                  [--check-determinism] [--perfetto]
+//   kasim check FILE [--strategy dfs|pct] [--pct-depth D] [--preemption-bound K]
+//                    [--no-reduction] [--max-schedules N] [--time S] [--jobs J] [--seed N]
+//                    [--out DIR]
 //   kasim replay TRACE [--json]
 //   kasim validate FILE... [--check-determinism]
 //   kasim ops
@@ -15,12 +18,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 
 #include "scenarios/registry.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
 #include "scenarios/schema.h"
+#include "sim/search.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -38,12 +43,12 @@ struct UsageError : std::runtime_error {
 
 // A non-negative number option, decimal or 0x-hex. Boost would accept "-1"
 // for an unsigned type and wrap it around.
-uint64_t number_option(const po::variables_map& vm, const char* name) {
+uint64_t number_option(const po::variables_map& vm, const char* name, const char* cmd = "run") {
   const std::string text = vm[name].as<std::string>();
   std::string why;
   auto v = scn::parse_c_number(nlohmann::json(text), &why);
   if (!v)
-    throw UsageError(std::string("kasim run: --") + name + " expects a non-negative integer, got '" +
+    throw UsageError(std::string("kasim ") + cmd + ": --" + name + " expects a non-negative integer, got '" +
                      text + "'");
   return *v;
 }
@@ -206,6 +211,140 @@ int cmd_run(const std::vector<std::string>& args) {
   return rep.exit_code;
 }
 
+// kasim check: many runs of one scenario under PCT or bounded exhaustive
+// search (sim/search.h, docs/model-checking.md). The wall clock (--time) only
+// decides when the search stops; every run is a pure function of its inputs.
+int cmd_check(const std::vector<std::string>& args) {
+  po::options_description desc("kasim check FILE");
+  desc.add_options()("strategy", po::value<std::string>()->default_value("dfs"), "dfs | pct")(
+      "pct-depth", po::value<std::string>()->default_value("3"), "PCT bug depth d")(
+      "preemption-bound", po::value<std::string>()->default_value("2"),
+      "dfs: at most K preemptions per schedule (raised from 0 to K)")(
+      "no-reduction", "dfs: no sleep sets (every interleaving)")(
+      "max-schedules", po::value<std::string>()->default_value("100000"), "at most N runs")(
+      "time", po::value<std::string>(), "stop the search after S seconds of wall-clock time")(
+      "jobs", po::value<std::string>()->default_value("1"),
+      "pct: run on J host threads (dfs is sequential)")(
+      "seed", po::value<std::string>(), "seed (default: the scenario's)")(
+      "out", po::value<std::string>()->default_value("results"), "results directory")(
+      "file", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (!vm.count("file")) throw UsageError("kasim check: missing the scenario FILE");
+  SearchConfig cfg;
+  const std::string strategy = vm["strategy"].as<std::string>();
+  if (strategy == "dfs")
+    cfg.kind = SearchConfig::Kind::dfs;
+  else if (strategy == "pct")
+    cfg.kind = SearchConfig::Kind::pct;
+  else
+    throw UsageError("kasim check: --strategy must be dfs or pct, got '" + strategy + "'");
+  const uint64_t depth = number_option(vm, "pct-depth", "check");
+  const uint64_t bound = number_option(vm, "preemption-bound", "check");
+  if (depth < 1 || depth > 16) throw UsageError("kasim check: --pct-depth must be 1..16");
+  if (bound > 1000) throw UsageError("kasim check: --preemption-bound must be at most 1000");
+  cfg.pct_depth = static_cast<int>(depth);
+  cfg.preemption_bound = static_cast<int>(bound);
+  cfg.sleep_sets = vm.count("no-reduction") == 0;
+  cfg.max_runs = number_option(vm, "max-schedules", "check");
+  const uint64_t jobs = number_option(vm, "jobs", "check");
+  if (jobs < 1 || jobs > 256) throw UsageError("kasim check: --jobs must be 1..256");
+  cfg.jobs = static_cast<unsigned>(jobs);
+  std::optional<uint64_t> time_limit;
+  if (vm.count("time")) time_limit = number_option(vm, "time", "check");
+
+  Scenario sc = load_scenario(vm["file"].as<std::string>());
+  RunOptions base;
+  if (vm.count("seed")) base.seed = number_option(vm, "seed", "check");
+  const uint64_t seed = base.seed.value_or(sc.seed);
+  cfg.seed = seed;
+  fs::path dir = fs::path(vm["out"].as<std::string>()) / sc.name / "check";
+  {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw UsageError("--out: cannot create " + dir.string() + ": " + ec.message());
+  }
+  print_config(sc, base, seed, sc.limits.max_steps);
+
+  // A first timed run sizes the program for PCT: n contexts (threads, boot,
+  // interrupt sources) and k scheduling steps.
+  Timed first = timed_run(sc, base);
+  const uint64_t n = first.rep.context_names.size() - 1 + sc.interrupts.size();
+  const uint64_t k = first.rep.steps;
+  cfg.pct_steps = k;
+  std::printf("  first run (timed): %s, %llu steps, %llu contexts and interrupt sources\n",
+              first.rep.verdict.c_str(), static_cast<unsigned long long>(k),
+              static_cast<unsigned long long>(n));
+  if (cfg.kind == SearchConfig::Kind::pct)
+    std::printf("check: pct, depth %d, k %llu, n %llu: each run finds a depth-%d bug with "
+                "probability at least 1/(n*k^(d-1)) = %.3g\n",
+                cfg.pct_depth, static_cast<unsigned long long>(k),
+                static_cast<unsigned long long>(n), cfg.pct_depth,
+                pct_probability(n, k, cfg.pct_depth));
+  else
+    std::printf("check: dfs, preemption bound %d (iterative from 0), sleep sets %s\n",
+                cfg.preemption_bound, cfg.sleep_sets ? "on" : "off");
+  if (jobs > 1 && cfg.kind == SearchConfig::Kind::dfs)
+    std::printf("note: --jobs %llu: dfs runs are sequential in this version\n",
+                static_cast<unsigned long long>(jobs));
+  std::fflush(stdout);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  if (time_limit) cfg.out_of_time = [&] { return elapsed() >= static_cast<double>(*time_limit); };
+  // With --jobs, runs come from several threads: keep the lowest-numbered
+  // finding, which is the one a sequential search reports.
+  std::mutex found_mutex;
+  std::optional<RunReport> found;
+  uint64_t found_run = UINT64_MAX;
+  SearchStats st = search(cfg, [&](uint64_t run, std::unique_ptr<Strategy> s) {
+    RunOptions opt = base;
+    opt.strategy_factory = [&s] { return std::move(s); };
+    RunReport rep = run_scenario(sc, opt);
+    // A finding is what `kasim run` would report as one (exit 1). Not: a run
+    // that held, a run cut by the search (diverged), or a schedule in which a
+    // finding the scenario expects did not happen.
+    if (rep.exit_code != 1 || rep.findings.empty()) return false;
+    std::lock_guard<std::mutex> lock(found_mutex);
+    if (run < found_run) {
+      found_run = run;
+      found = std::move(rep);
+    }
+    return true;
+  });
+  const double wall = elapsed();
+
+  if (found) print_findings(*found);
+  std::string space;
+  if (cfg.kind == SearchConfig::Kind::pct)
+    space = "stopped: " + st.stop;
+  else if (!st.exhausted)
+    space = "not exhausted: stopped by " + st.stop + " at bound " + std::to_string(st.bound_reached);
+  else if (st.bound_cut)
+    space = "bounded space exhausted (bound " + std::to_string(st.bound_reached) + ")";
+  else
+    space = "whole space exhausted (no schedule needs more preemptions)";
+  std::printf("summary: %s | %llu runs, %llu schedules, %llu pruned by sleep sets (%llu options "
+              "asleep) | %s | %.0f runs/s | wall %.3f s\n",
+              st.found ? "FINDING" : "no finding", static_cast<unsigned long long>(st.runs),
+              static_cast<unsigned long long>(st.schedules),
+              static_cast<unsigned long long>(st.pruned), static_cast<unsigned long long>(st.slept),
+              space.c_str(), wall > 0 ? static_cast<double>(st.runs) / wall : 0.0, wall);
+  if (!found) return 0;
+  std::printf("found by run %llu", static_cast<unsigned long long>(st.found_at_run));
+  if (cfg.kind == SearchConfig::Kind::dfs)
+    std::printf(" with %d preemption%s", st.found_preemptions, st.found_preemptions == 1 ? "" : "s");
+  std::printf("\n");
+  write_json(dir / "trace.json", trace_json(sc, *found));
+  std::printf("reproduce: %s replay %s\n", self_command().c_str(), (dir / "trace.json").c_str());
+  return 1;
+}
+
 int cmd_replay(const std::vector<std::string>& args) {
   po::options_description desc("kasim replay TRACE");
   desc.add_options()("json", "print the report as JSON")("trace", po::value<std::string>(),
@@ -316,6 +455,9 @@ const char* kUsage =
     "usage: kasim COMMAND [ARGS]\n"
     "  run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]\n"
     "           [--check-determinism] [--perfetto]   run a scenario\n"
+    "  check FILE [--strategy dfs|pct] [--pct-depth D] [--preemption-bound K] [--no-reduction]\n"
+    "           [--max-schedules N] [--time S] [--jobs J] [--seed N] [--out DIR]\n"
+    "                                        model-check a scenario (PCT or bounded search)\n"
     "  replay TRACE [--json]                 replay a trace.json, reproduce its finding\n"
     "  validate FILE... [--check-determinism] check scenario files without running them\n"
     "  ops                                   list the ops scenarios may use\n"
@@ -336,6 +478,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (cmd == "run") return cmd_run(args);
+    if (cmd == "check") return cmd_check(args);
     if (cmd == "replay") return cmd_replay(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "ops") return cmd_ops();
