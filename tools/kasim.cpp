@@ -41,6 +41,21 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Parses a subcommand's options; `positional` names the option that takes
+// the bare arguments (count -1 = any number), and `missing` is the usage
+// error when none was given.
+po::variables_map parse_options(const std::vector<std::string>& args,
+                                const po::options_description& desc, const char* positional,
+                                int count, const std::string& missing) {
+  po::positional_options_description pos;
+  pos.add(positional, count);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (!vm.count(positional)) throw UsageError(missing);
+  return vm;
+}
+
 // A non-negative number option, decimal or 0x-hex. Boost would accept "-1"
 // for an unsigned type and wrap it around.
 uint64_t number_option(const po::variables_map& vm, const char* name, const char* cmd = "run") {
@@ -168,12 +183,8 @@ int cmd_run(const std::vector<std::string>& args) {
       "check-determinism", "run twice and compare the trace hashes")(
       "perfetto", "also write perfetto.json, a timeline of every op (ui.perfetto.dev)")(
       "file", po::value<std::string>(), "scenario file");
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (!vm.count("file")) throw UsageError("kasim run: missing the scenario FILE");
+  po::variables_map vm =
+      parse_options(args, desc, "file", 1, "kasim run: missing the scenario FILE");
   RunOptions opt;
   opt.strategy = vm["strategy"].as<std::string>();
   if (opt.strategy != "timed" && opt.strategy != "random")
@@ -228,12 +239,8 @@ int cmd_check(const std::vector<std::string>& args) {
       "seed", po::value<std::string>(), "seed (default: the scenario's)")(
       "out", po::value<std::string>()->default_value("results"), "results directory")(
       "file", po::value<std::string>(), "scenario file");
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (!vm.count("file")) throw UsageError("kasim check: missing the scenario FILE");
+  po::variables_map vm =
+      parse_options(args, desc, "file", 1, "kasim check: missing the scenario FILE");
   SearchConfig cfg;
   const std::string strategy = vm["strategy"].as<std::string>();
   if (strategy == "dfs")
@@ -349,12 +356,8 @@ int cmd_replay(const std::vector<std::string>& args) {
   po::options_description desc("kasim replay TRACE");
   desc.add_options()("json", "print the report as JSON")("trace", po::value<std::string>(),
                                                          "trace.json");
-  po::positional_options_description pos;
-  pos.add("trace", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (!vm.count("trace")) throw UsageError("kasim replay: missing the TRACE file");
+  po::variables_map vm =
+      parse_options(args, desc, "trace", 1, "kasim replay: missing the TRACE file");
   const std::string path = vm["trace"].as<std::string>();
   LoadedTrace tr = load_trace(path);
   RunOptions opt;
@@ -410,12 +413,8 @@ int cmd_validate(const std::vector<std::string>& args) {
   po::options_description desc("kasim validate FILE...");
   desc.add_options()("check-determinism", "also run each file twice and compare hashes")(
       "files", po::value<std::vector<std::string>>(), "scenario files");
-  po::positional_options_description pos;
-  pos.add("files", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (!vm.count("files")) throw UsageError("kasim validate: give at least one FILE");
+  po::variables_map vm =
+      parse_options(args, desc, "files", -1, "kasim validate: give at least one FILE");
   int status = 0;
   for (const std::string& f : vm["files"].as<std::vector<std::string>>()) {
     try {
