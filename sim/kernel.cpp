@@ -181,6 +181,14 @@ void log(int, const char* fmt, ...) {
   eng().log_message(std::move(msg));
 }
 
+std::string kasim_format(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::string msg = vformat(fmt, ap);
+  va_end(ap);
+  return msg;
+}
+
 void kprintf(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -124,6 +124,8 @@ inline void pmap_update(pmap_t) {}
 
 inline constexpr int LOG_ERR = 3, LOG_WARNING = 4, LOG_NOTICE = 5, LOG_INFO = 6;
 void log(int level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// snprintf into a std::string, for checkers that build messages.
+std::string kasim_format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void kprintf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // An allocator-defined trace record (its values enter the trace hash).
 void kasim_trace(uint64_t a, uint32_t b);

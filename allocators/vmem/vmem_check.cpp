@@ -16,16 +16,6 @@ namespace kasim {
 
 namespace {
 
-std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* f, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, f);
-  std::vsnprintf(buf, sizeof buf, f, ap);
-  va_end(ap);
-  return buf;
-}
-
 const char* type_name(int type) {
   switch (type) {
     case BT_TYPE_BUSY: return "busy";
@@ -52,10 +42,10 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
   for (int i = 0; i < VMEM_MAXORDER; i++) {
     const vmem_btag* const* prevp = &vm->vm_freelist[i].lh_first;
     for (const bt_t* bt = vm->vm_freelist[i].lh_first; bt; bt = bt->bt_list_next) {
-      if (bt->bt_list_prevp != prevp) problem(fmt("freelist[%d]: broken back link", i));
+      if (bt->bt_list_prevp != prevp) problem(kasim_format("freelist[%d]: broken back link", i));
       prevp = &bt->bt_list_next;
       if (!on_freelist.emplace(bt, i).second) {
-        problem(fmt("freelist[%d]: tag [0x%" PRIx64 ", +0x%" PRIx64 ") is listed twice", i,
+        problem(kasim_format("freelist[%d]: tag [0x%" PRIx64 ", +0x%" PRIx64 ") is listed twice", i,
                     bt->bt_start, bt->bt_size));
         break;  // a cycle would never end
       }
@@ -65,21 +55,21 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
   for (size_t i = 0; i < vm->vm_hashsize; i++) {
     for (const bt_t* bt = vm->vm_hashlist[i].lh_first; bt; bt = bt->bt_list_next) {
       if (++in_hash[bt] > 1) {
-        problem(fmt("hash bucket %zu: tag [0x%" PRIx64 ", +0x%" PRIx64 ") is hashed twice", i,
+        problem(kasim_format("hash bucket %zu: tag [0x%" PRIx64 ", +0x%" PRIx64 ") is hashed twice", i,
                     bt->bt_start, bt->bt_size));
         break;
       }
       if (bt->bt_type != BT_TYPE_BUSY)
-        problem(fmt("hash bucket %zu holds a %s tag at 0x%" PRIx64, i, type_name(bt->bt_type),
+        problem(kasim_format("hash bucket %zu holds a %s tag at 0x%" PRIx64, i, type_name(bt->bt_type),
                     bt->bt_start));
       if ((vmem_hash_addr(bt->bt_start) & vm->vm_hashmask) != i)
-        problem(fmt("busy tag 0x%" PRIx64 " is in hash bucket %zu, not %zu", bt->bt_start, i,
+        problem(kasim_format("busy tag 0x%" PRIx64 " is in hash bucket %zu, not %zu", bt->bt_start, i,
                     static_cast<size_t>(vmem_hash_addr(bt->bt_start) & vm->vm_hashmask)));
       if (out.size() > kMaxProblems) return out;
     }
   }
   if (vm->vm_hashmask != vm->vm_hashsize - 1 || (vm->vm_hashsize & (vm->vm_hashsize - 1)) != 0)
-    problem(fmt("hash size %zu and mask 0x%zx disagree", vm->vm_hashsize, vm->vm_hashmask));
+    problem(kasim_format("hash size %zu and mask 0x%zx disagree", vm->vm_hashsize, vm->vm_hashmask));
 
   // Walk the segment list: spans, and the segments tiling each.
   struct Span {
@@ -98,10 +88,10 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
   auto close_span = [&]() {
     if (span == nullptr) return;
     if (next_start != span->bt_start + span->bt_size)
-      problem(fmt("span [0x%" PRIx64 ", +0x%" PRIx64 ") is not tiled: segments end at 0x%" PRIx64,
+      problem(kasim_format("span [0x%" PRIx64 ", +0x%" PRIx64 ") is not tiled: segments end at 0x%" PRIx64,
                   span->bt_start, span->bt_size, next_start));
     if (vm->vm_releasefn != nullptr && span->bt_type == BT_TYPE_SPAN && span_free_only)
-      problem(fmt("imported span [0x%" PRIx64 ", +0x%" PRIx64
+      problem(kasim_format("imported span [0x%" PRIx64 ", +0x%" PRIx64
                   ") is wholly free but was not released",
                   span->bt_start, span->bt_size));
   };
@@ -111,16 +101,16 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
       problem("segment list does not end");
       return out;
     }
-    if (bt->bt_seg_prev != prev) problem(fmt("segment list: broken back link at 0x%" PRIx64,
+    if (bt->bt_seg_prev != prev) problem(kasim_format("segment list: broken back link at 0x%" PRIx64,
                                              bt->bt_start));
     prev = bt;
-    if (bt->bt_size == 0) problem(fmt("%s tag at 0x%" PRIx64 " has size 0",
+    if (bt->bt_size == 0) problem(kasim_format("%s tag at 0x%" PRIx64 " has size 0",
                                       type_name(bt->bt_type), bt->bt_start));
     if (((bt->bt_start | bt->bt_size) & vm->vm_quantum_mask) != 0)
-      problem(fmt("%s tag [0x%" PRIx64 ", +0x%" PRIx64 ") is not quantum-aligned",
+      problem(kasim_format("%s tag [0x%" PRIx64 ", +0x%" PRIx64 ") is not quantum-aligned",
                   type_name(bt->bt_type), bt->bt_start, bt->bt_size));
     if (bt->bt_size != 0 && BT_END(bt) < bt->bt_start)
-      problem(fmt("corrupted tag [0x%" PRIx64 ", +0x%" PRIx64 "): it wraps", bt->bt_start,
+      problem(kasim_format("corrupted tag [0x%" PRIx64 ", +0x%" PRIx64 "): it wraps", bt->bt_start,
                   bt->bt_size));
     switch (bt->bt_type) {
       case BT_TYPE_SPAN:
@@ -133,22 +123,22 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
         spans.push_back({bt->bt_start, BT_END(bt)});
         sum_spans += bt->bt_size;
         if (on_freelist.count(bt) || in_hash.count(bt))
-          problem(fmt("span tag 0x%" PRIx64 " is on a free list or in the hash", bt->bt_start));
+          problem(kasim_format("span tag 0x%" PRIx64 " is on a free list or in the hash", bt->bt_start));
         break;
       case BT_TYPE_FREE:
       case BT_TYPE_BUSY: {
         const bool is_free = bt->bt_type == BT_TYPE_FREE;
         if (span == nullptr) {
-          problem(fmt("%s segment at 0x%" PRIx64 " precedes every span", type_name(bt->bt_type),
+          problem(kasim_format("%s segment at 0x%" PRIx64 " precedes every span", type_name(bt->bt_type),
                       bt->bt_start));
         } else {
           if (bt->bt_start != next_start)
-            problem(fmt("%s segment [0x%" PRIx64 ", +0x%" PRIx64 ") in span 0x%" PRIx64
+            problem(kasim_format("%s segment [0x%" PRIx64 ", +0x%" PRIx64 ") in span 0x%" PRIx64
                         " should start at 0x%" PRIx64,
                         type_name(bt->bt_type), bt->bt_start, bt->bt_size, span->bt_start,
                         next_start));
           if (bt->bt_start < span->bt_start || BT_END(bt) > BT_END(span))
-            problem(fmt("%s segment [0x%" PRIx64 ", +0x%" PRIx64 ") overruns span [0x%" PRIx64
+            problem(kasim_format("%s segment [0x%" PRIx64 ", +0x%" PRIx64 ") overruns span [0x%" PRIx64
                         ", +0x%" PRIx64 ")",
                         type_name(bt->bt_type), bt->bt_start, bt->bt_size, span->bt_start,
                         span->bt_size));
@@ -157,36 +147,36 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
         if (is_free) {
           nfree++;
           if (prev_free)
-            problem(fmt("two consecutive free segments at 0x%" PRIx64 " (not coalesced)",
+            problem(kasim_format("two consecutive free segments at 0x%" PRIx64 " (not coalesced)",
                         bt->bt_start));
           auto it = on_freelist.find(bt);
           const vmem_size_t q = bt->bt_size >> vm->vm_quantum_shift;
           const int want = q ? 63 - __builtin_clzll(q) : -1;
           if (it == on_freelist.end())
-            problem(fmt("free segment [0x%" PRIx64 ", +0x%" PRIx64 ") is on no free list",
+            problem(kasim_format("free segment [0x%" PRIx64 ", +0x%" PRIx64 ") is on no free list",
                         bt->bt_start, bt->bt_size));
           else if (it->second != want)
-            problem(fmt("free segment [0x%" PRIx64 ", +0x%" PRIx64 ") is on freelist[%d], not "
+            problem(kasim_format("free segment [0x%" PRIx64 ", +0x%" PRIx64 ") is on freelist[%d], not "
                         "freelist[%d]",
                         bt->bt_start, bt->bt_size, it->second, want));
           if (in_hash.count(bt))
-            problem(fmt("free segment 0x%" PRIx64 " is in the busy hash", bt->bt_start));
+            problem(kasim_format("free segment 0x%" PRIx64 " is in the busy hash", bt->bt_start));
         } else {
           nbusy++;
           sum_busy += bt->bt_size;
           span_free_only = false;
           auto it = in_hash.find(bt);
           if (it == in_hash.end())
-            problem(fmt("busy segment [0x%" PRIx64 ", +0x%" PRIx64 ") is not in the hash",
+            problem(kasim_format("busy segment [0x%" PRIx64 ", +0x%" PRIx64 ") is not in the hash",
                         bt->bt_start, bt->bt_size));
           if (on_freelist.count(bt))
-            problem(fmt("busy segment 0x%" PRIx64 " is on a free list", bt->bt_start));
+            problem(kasim_format("busy segment 0x%" PRIx64 " is on a free list", bt->bt_start));
         }
         prev_free = is_free;
         break;
       }
       default:
-        problem(fmt("tag at 0x%" PRIx64 " has BOGUS type %d", bt->bt_start, bt->bt_type));
+        problem(kasim_format("tag at 0x%" PRIx64 " has BOGUS type %d", bt->bt_start, bt->bt_type));
     }
     if (out.size() > kMaxProblems) return out;
   }
@@ -198,28 +188,28 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
             [](const Span& a, const Span& b) { return a.start < b.start; });
   for (size_t i = 1; i < spans.size(); i++)
     if (spans[i].start <= spans[i - 1].end)
-      problem(fmt("overwrapped spans [0x%" PRIx64 ", 0x%" PRIx64 "] and [0x%" PRIx64 ", 0x%" PRIx64
+      problem(kasim_format("overwrapped spans [0x%" PRIx64 ", 0x%" PRIx64 "] and [0x%" PRIx64 ", 0x%" PRIx64
                   "]",
                   spans[i - 1].start, spans[i - 1].end, spans[i].start, spans[i].end));
 
   // Every listed tag is a segment of this arena.
   if (on_freelist.size() != nfree)
-    problem(fmt("free lists hold %zu tags but the segment list has %zu free segments",
+    problem(kasim_format("free lists hold %zu tags but the segment list has %zu free segments",
                 on_freelist.size(), nfree));
   if (in_hash.size() != nbusy)
-    problem(fmt("hash holds %zu tags but the segment list has %zu busy segments", in_hash.size(),
+    problem(kasim_format("hash holds %zu tags but the segment list has %zu busy segments", in_hash.size(),
                 nbusy));
 
   // Counters.
   if (vm->vm_inuse != sum_busy)
-    problem(fmt("vm_inuse 0x%" PRIx64 " but busy segments sum to 0x%" PRIx64, vm->vm_inuse,
+    problem(kasim_format("vm_inuse 0x%" PRIx64 " but busy segments sum to 0x%" PRIx64, vm->vm_inuse,
                 sum_busy));
   if (vm->vm_size != sum_spans)
-    problem(fmt("vm_size 0x%" PRIx64 " but spans sum to 0x%" PRIx64, vm->vm_size, sum_spans));
+    problem(kasim_format("vm_size 0x%" PRIx64 " but spans sum to 0x%" PRIx64, vm->vm_size, sum_spans));
   if (vm->vm_nbusytag != nbusy)
-    problem(fmt("vm_nbusytag %zu but %zu busy segments", vm->vm_nbusytag, nbusy));
+    problem(kasim_format("vm_nbusytag %zu but %zu busy segments", vm->vm_nbusytag, nbusy));
   if (vm->vm_nbusytag > vm->vm_maxbusytag)
-    problem(fmt("vm_nbusytag %zu above vm_maxbusytag %zu", vm->vm_nbusytag, vm->vm_maxbusytag));
+    problem(kasim_format("vm_nbusytag %zu above vm_maxbusytag %zu", vm->vm_nbusytag, vm->vm_maxbusytag));
 
   // The tag reserve.
   size_t nreserve = 0;
@@ -227,7 +217,7 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
        bt = bt->bt_list_next)
     nreserve++;
   if (nreserve != vm->vm_nfreetags)
-    problem(fmt("vm_nfreetags %zu but the reserve holds %zu tags", vm->vm_nfreetags, nreserve));
+    problem(kasim_format("vm_nfreetags %zu but the reserve holds %zu tags", vm->vm_nfreetags, nreserve));
   return out;
 }
 
