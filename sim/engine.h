@@ -216,9 +216,13 @@ class Engine {
   // (unknown by default, which makes the step dependent with every other).
   void sched_point(uint64_t cost, Access next = Access::any());
   // The running step also touches `a` (for partial-order reduction; free
-  // unless the strategy asked for footprints).
+  // unless the strategy asked for footprints). A step's footprint is compared
+  // with steps of later runs, which rebuild every object at new host
+  // addresses, so it may only hold keys that mean the same in every run: an
+  // atomic word (keyed by address) is allowed only as a step's first access
+  // (Option::next, recomputed in each run), and widens to "any" here.
   void note_access(Access a) {
-    if (track_) step_fp_.add(a);
+    if (track_) step_fp_.add(a.kind == AccessKind::word ? Access::any() : a);
   }
   // Spends ns of simulated time on the current CPU as a busy loop would (the
   // CPU stays with this context). Interrupts that arrive meanwhile are taken

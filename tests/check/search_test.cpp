@@ -324,3 +324,40 @@ TEST(Pct, ProbabilityBound) {
 
 }  // namespace
 }  // namespace kasim
+
+namespace {
+
+// Records the footprint of every step that ends at a scheduling point.
+class FootprintRecorder final : public kasim::Strategy {
+ public:
+  std::string name() const override { return "footprints"; }
+  bool wants_every_point() const override { return true; }
+  std::optional<size_t> choose(const kasim::ChoicePoint& cp) override {
+    steps.push_back(*cp.last);
+    return 0;
+  }
+  std::vector<kasim::Footprint> steps;
+};
+
+}  // namespace
+
+// Footprints are compared with steps of later runs, where every object sits
+// at a new host address: a word key recorded inside a step must widen to "any".
+TEST(Footprint, AWordNotedInsideAStepCountsAsAny) {
+  kasim::MachineConfig mc;
+  mc.pagedaemon = false;
+  auto recorder = std::make_unique<FootprintRecorder>();
+  FootprintRecorder* rec = recorder.get();
+  kasim::Engine e(mc, std::move(recorder), 1);
+  static unsigned word;
+  e.spawn_lwp("t", 0, [&e] {
+    e.note_access({kasim::AccessKind::word, reinterpret_cast<uintptr_t>(&word)});
+    e.note_access({kasim::AccessKind::pages, 0});
+    e.sched_point(1, kasim::Access::none());
+  });
+  e.run();
+  ASSERT_GE(rec->steps.size(), 2u);
+  bool widened = false;
+  for (const kasim::Footprint& f : rec->steps) widened |= f.any();
+  EXPECT_TRUE(widened) << "the step that noted a word must be dependent with every step";
+}
