@@ -113,18 +113,25 @@ KASIM_REGISTER(pool_ops) {
             env.track_alloc("pool", s.str("pool"), v, pp->pr_size);
             return OpResult::with_addr(v);
           },
-          .help = "pool_get(pool, flags): an item, or NULL"});
+          .help = "pool_get(pool, flags): an item, or NULL",
+          .allocates = "pool",
+          .object_arg = "pool"});
 
   reg.op({.name = "pool_put",
           .args = {arg_object("pool", {"pool"}), arg_u64("addr"), arg_label("ref")},
           .validate = need_addr_or_ref,
           .run = [](OpEnv& env, const Step& s) {
             const uint64_t v = env.addr_or_ref(s, "addr");
-            pool_put(env.object<pool>(s, "pool"), v);
+            // Untracked before the put: the item may be handed out again
+            // (and tracked by its new owner) before pool_put returns.
             env.track_free("pool", s.str("pool"), v);
+            pool_put(env.object<pool>(s, "pool"), v);
             return OpResult::none();
           },
-          .help = "pool_put(pool, addr or ref)"});
+          .help = "pool_put(pool, addr or ref)",
+          .frees = "pool",
+          .pairs_with = {"pool_get"},
+          .object_arg = "pool"});
 
   reg.op({.name = "pool_prime",
           .args = {arg_object("pool", {"pool"}), arg_u64("n", true)},

@@ -50,7 +50,9 @@ KASIM_REGISTER(uvm_km_ops) {
             if (va != 0) env.track_alloc("uvm_km", s.str("map"), va, s.u64("size"));
             return OpResult::with_addr(va);
           },
-          .help = "uvm_km_alloc(map, size, align, flags): the address, or 0 on failure"});
+          .help = "uvm_km_alloc(map, size, align, flags): the address, or 0 on failure",
+          .allocates = "uvm_km",
+          .object_arg = "map"});
 
   reg.op({.name = "uvm_km_free",
           .args = {arg_object("map", {"vm_map"}), arg_u64("addr"), arg_label("ref"),
@@ -70,12 +72,17 @@ KASIM_REGISTER(uvm_km_ops) {
                               static_cast<unsigned long long>(addr));
               size = it->second;
             }
+            // Untracked before the free: the range may be allocated again
+            // before uvm_km_free returns.
+            env.track_free("uvm_km", s.str("map"), addr);
             uvm_km_free(env.object<vm_map>(s, "map"), addr, size,
                         static_cast<uvm_flag_t>(s.flags("flags")));
-            env.track_free("uvm_km", s.str("map"), addr);
             return OpResult::none();
           },
-          .help = "uvm_km_free(map, addr or ref, size, flags): same size and type as allocated"});
+          .help = "uvm_km_free(map, addr or ref, size, flags): same size and type as allocated",
+          .frees = "uvm_km",
+          .pairs_with = {"uvm_km_alloc"},
+          .object_arg = "map"});
 }
 
 }  // namespace kasim::scn

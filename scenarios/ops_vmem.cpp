@@ -142,7 +142,9 @@ KASIM_REGISTER(vmem_ops) {
                                       static_cast<vm_flag_t>(s.flags("flags")), &a);
             return alloc_result(env, s, rc, a, s.u64("size"));
           },
-          .help = "vmem_alloc(arena, size, flags, &addr)"});
+          .help = "vmem_alloc(arena, size, flags, &addr)",
+          .allocates = "vmem",
+          .object_arg = "arena"});
 
   reg.op({.name = "vmem_xalloc",
           .args = {arg_object("arena", {"vmem"}), arg_u64("size", true), arg_u64("align"),
@@ -158,7 +160,9 @@ KASIM_REGISTER(vmem_ops) {
             return alloc_result(env, s, rc, a, s.u64("size"));
           },
           .help = "vmem_xalloc(arena, size, align, phase, nocross, minaddr, maxaddr (inclusive), "
-                  "flags, &addr)"});
+                  "flags, &addr)",
+          .allocates = "vmem",
+          .object_arg = "arena"});
 
   for (const char* name : {"vmem_free", "vmem_xfree"}) {
     const bool x = name[5] == 'x';
@@ -170,15 +174,21 @@ KASIM_REGISTER(vmem_ops) {
               vmem_t* vm = env.object<vmem_t>(s, "arena");
               const uint64_t addr = env.addr_or_ref(s, "addr");
               const uint64_t size = free_size(env, s, "vmem", s.str("arena"), addr);
+              // Untracked before the free: once the segment is free another
+              // CPU may allocate it again while this op is still running.
+              env.track_free("vmem", s.str("arena"), addr);
               if (x)
                 vmem_xfree(vm, addr, size);
               else
                 vmem_free(vm, addr, size);
-              env.track_free("vmem", s.str("arena"), addr);
               return OpResult::none();
             },
             .help = x ? "vmem_xfree(arena, addr or ref, size)"
-                      : "vmem_free(arena, addr or ref, size)"});
+                      : "vmem_free(arena, addr or ref, size)",
+            // vmem_free undoes vmem_alloc, vmem_xfree undoes vmem_xalloc.
+            .frees = "vmem",
+            .pairs_with = {x ? "vmem_xalloc" : "vmem_alloc"},
+            .object_arg = "arena"});
   }
 
   reg.op({.name = "vmem_add",

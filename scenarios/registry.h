@@ -10,8 +10,9 @@
 //     reg.op({.name = "vmem_alloc",
 //             .args = {arg_object("arena", {"vmem"}), arg_u64("size", true), arg_flags("flags", "VM")},
 //             .results = R_ERROR | R_ADDR,
+//             .run = [](OpEnv& env, const Step& s) { ... return OpResult{...}; },
 //             .allocates = "vmem",
-//             .run = [](OpEnv& env, const Step& s) { ... return OpResult{...}; }});
+//             .object_arg = "arena"});
 //   }
 //
 // The runner and the validator only ever look ops up here, so adding an
@@ -148,6 +149,22 @@ struct OpSpec {
   std::function<std::vector<std::pair<std::string, std::string>>(const Step&)> validate;
   std::function<OpResult(OpEnv&, const Step&)> run;
   std::string help;
+
+  // What randomized workloads (docs/fuzzing.md) need to pair allocations with
+  // frees. An op that allocates names the kind it passes to
+  // OpEnv::track_alloc; an op that frees names the kind it passes to
+  // track_free and the ops whose results it frees (empty: every op that
+  // allocates `frees`). `object_arg` is the argument naming the arena, pool,
+  // cache or map the allocation belongs to (empty: objects of the kind carry
+  // no owner, as kmem's). A workload step of a freeing op with neither "ref"
+  // nor `addr_arg` gets `addr_arg` set to a random live allocation of that
+  // kind, owner and producing op; the op must then find the size itself from
+  // env.world().live() when its size argument is absent.
+  std::string allocates;
+  std::string frees;
+  std::vector<std::string> pairs_with;
+  std::string object_arg;
+  std::string addr_arg = "addr";
 };
 
 // An allocator object created at boot from an "objects" entry.

@@ -1,5 +1,7 @@
 #include "scenarios/report.h"
 
+#include "sim/kernel.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -7,6 +9,12 @@
 namespace kasim::scn {
 
 using nlohmann::json;
+
+bool is_canary(const std::string& name) {
+  for (const kasim_named& c : kasim_canaries())
+    if (name == c.name) return true;
+  return false;
+}
 
 std::string hex64(uint64_t v) {
   char buf[24];
@@ -52,6 +60,11 @@ json machine_json(const MachineConfig& m) {
             {"spin_retry", c.spin_retry}}}};
 }
 
+json faults_json(const FaultConfig& f) {
+  return {{"enabled", f.enabled}, {"site_percent", f.site_percent},
+          {"fire_percent", f.fire_percent}};
+}
+
 }  // namespace
 
 json report_json(const Scenario& sc, const RunReport& rep, double wall_seconds) {
@@ -84,7 +97,8 @@ json report_json(const Scenario& sc, const RunReport& rep, double wall_seconds) 
           {"file", sc.file},
           {"seed", rep.seed},
           {"strategy", rep.strategy},
-          {"machine", machine_json(sc.machine)},
+          {"machine", machine_json(rep.drawn ? rep.drawn->machine : sc.machine)},
+          {"swarm", rep.swarm},
           {"limits", {{"max_steps", rep.limits.max_steps}, {"max_time_ns", rep.limits.max_time_ns}}},
           {"outcome", outcome_name(rep.outcome)},
           {"verdict", rep.verdict},
@@ -100,6 +114,9 @@ json report_json(const Scenario& sc, const RunReport& rep, double wall_seconds) 
           {"live_allocations", rep.live_allocations},
           {"trace_hash", hex64(rep.trace_hash)},
           {"trace_tail", tail},
+          {"canary", rep.canary},
+          {"marks", rep.marks},
+          {"faults", faults_json(rep.faults)},
           {"wall_seconds", wall_seconds}};
 }
 
@@ -118,7 +135,8 @@ json perfetto_json(const Scenario& sc, const RunReport& rep) {
                       {"tid", sp.ctx},
                       {"args", {{"where", sp.step->where}}}});
   }
-  for (int cpu = 0; cpu < sc.machine.cpus; ++cpu)
+  const int ncpus = rep.drawn ? rep.drawn->machine.cpus : sc.machine.cpus;
+  for (int cpu = 0; cpu < ncpus; ++cpu)
     events.push_back({{"name", "process_name"},
                       {"ph", "M"},
                       {"pid", cpu},
@@ -202,6 +220,11 @@ json trace_json(const Scenario& sc, const RunReport& rep) {
             {"outcome", outcome_name(rep.outcome)},
             {"decisions", encode_decisions(rep.decisions)},
             {"scenario", sc.doc}};
+  // A replay must run with the same planted bug and fault injection.
+  if (!rep.canary.empty()) j["canary"] = rep.canary;
+  // Informational: a replay draws the same values again from the seed.
+  if (!rep.swarm.empty()) j["swarm"] = rep.swarm;
+  if (rep.faults.enabled) j["faults"] = faults_json(rep.faults);
   if (!rep.findings.empty()) j["finding"] = finding_json(rep.findings.front());
   return j;
 }
@@ -248,6 +271,24 @@ LoadedTrace load_trace(const std::string& path) {
       errs.push_back(path + ": /decisions: " + why);
     else
       t.decisions = std::move(*d);
+  }
+  if (j.contains("canary")) {
+    if (j["canary"].is_string() && is_canary(j["canary"].get<std::string>()))
+      t.canary = j["canary"].get<std::string>();
+    else
+      errs.push_back(path + ": /canary: not a canary this kasim knows");
+  }
+  if (j.contains("faults")) {
+    const json& f = j["faults"];
+    if (f.is_object() && f.value("enabled", false) && f.contains("site_percent") &&
+        f["site_percent"].is_number_unsigned() && f.contains("fire_percent") &&
+        f["fire_percent"].is_number_unsigned()) {
+      t.faults.enabled = true;
+      t.faults.site_percent = f["site_percent"].get<uint32_t>();
+      t.faults.fire_percent = f["fire_percent"].get<uint32_t>();
+    } else {
+      errs.push_back(path + ": /faults: malformed");
+    }
   }
   if (j.contains("finding") && j["finding"].is_object()) {
     t.finding_kind = j["finding"].value("kind", "");

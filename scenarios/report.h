@@ -33,7 +33,12 @@ struct LoadedTrace {
   std::string version;
   std::string finding_kind;  // empty if the run had none
   std::string finding_message;
+  std::string canary;  // the planted bug the run had on ("" none)
+  FaultConfig faults;  // fault injection the run had on
 };
+
+// Whether `name` is a declared canary (kasim_canaries()).
+bool is_canary(const std::string& name);
 
 // Reads a trace.json; throws ScenarioError with one line per problem.
 LoadedTrace load_trace(const std::string& path);

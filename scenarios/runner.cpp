@@ -1,5 +1,10 @@
 #include "scenarios/runner.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
 #include "properties/invariants.h"
 #include "scenarios/world.h"
 #include "sim/kernel.h"
@@ -30,6 +35,9 @@ std::string hex(uint64_t v) {
 std::string show_addr(const std::optional<uint64_t>& a) { return a ? hex(*a) : "NULL"; }
 
 class Runner {
+  struct WorkloadCtx;
+  using WorldKey = World::AllocKey;
+
  public:
   Runner(Engine& e, World& w, const Scenario& sc, size_t max_spans)
       : engine_(e), world_(w), sc_(sc), max_spans_(max_spans) {
@@ -56,6 +64,47 @@ class Runner {
       engine_.add_interrupt(id.name, id.cpu, id.ipl, id.at, id.every, id.count, [this, &id] {
         for (const Step& s : id.steps) exec(s);
       });
+    if (sc_.workload.present) start_workload();
+  }
+
+  // The "workload" section: threads_per_cpu LWPs on every CPU and one
+  // interrupt source per listed CPU, each drawing its ops from its own Rng.
+  // The Rngs are seeded at boot, in a fixed order, from the run's workload
+  // stream, so what a context draws never depends on how the others were
+  // scheduled; only which live allocation a free picks does (it depends on
+  // what is live), and that is a function of the recorded decisions.
+  void start_workload() {
+    const Workload& w = sc_.workload;
+    Rng seeds(engine_.seed(), RngStream::workload);
+    for (int cpu = 0; cpu < engine_.ncpu(); ++cpu)
+      for (uint64_t k = 0; k < w.threads_per_cpu; ++k) {
+        if (w.ops_per_thread == 0) break;
+        auto ctx = std::make_shared<WorkloadCtx>(seeds.next(), w.mix);
+        const std::string name = "w" + std::to_string(cpu) + "." + std::to_string(k);
+        Ctx* c = engine_.spawn_lwp(name, cpu, [this, ctx, &w] {
+          for (uint64_t i = 0; i < w.ops_per_thread; ++i) run_drawn(*ctx);
+        });
+        world_.add_thread(name, c);
+      }
+    if (!w.interrupts) return;
+    const WorkloadInterrupts& wi = *w.interrupts;
+    for (int cpu : wi.cpus) {
+      auto ctx = std::make_shared<WorkloadCtx>(seeds.next(), wi.mix);
+      ctx->arrivals = Rng(seeds.next());
+      ctx->last_arrival = engine_.now();
+      std::vector<uint64_t> first;
+      plan_arrivals(*ctx, wi, first, 0);
+      IntrSource* src = engine_.add_interrupt(
+          "wintr" + std::to_string(cpu), cpu, wi.ipl, first, 0, 0, [this, ctx, &wi] {
+            // The engine reads the next arrival from `at` when this one
+            // fires; top the list up from the handler. Without a count,
+            // arrivals stop once the threads are done.
+            if (wi.count != 0 || !user_lwps_finished())
+              plan_arrivals(*ctx, wi, ctx->src->at, ctx->src->next_at);
+            run_drawn(*ctx);
+          });
+      ctx->src = src;
+    }
   }
 
   // Adds the scenario location to a finding as it is recorded.
@@ -101,15 +150,38 @@ class Runner {
   }
 
  private:
-  void exec(const Step& s) {
+  // Runs one step. From a workload context `wc`, with `pick` the step frees
+  // a live allocation chosen now (after the scheduling point, so that the
+  // choice sees what is live when the op runs); with none live it is skipped.
+  void exec(const Step& s, WorkloadCtx* wc = nullptr, bool pick = false) {
     Ctx* self = engine_.cur();
     world_.set_current_step(self, &s);
     engine_.sched_point(engine_.costs().op);
+    std::optional<WorldKey> picked;
+    if (pick) {
+      picked = pick_live(*wc, s);
+      if (!picked) {
+        world_.set_current_step(self, nullptr);
+        return;
+      }
+      Step& ms = const_cast<Step&>(s);  // the context's own copy (WorkloadCtx::steps)
+      for (size_t i = 0; i < ms.specs->size(); ++i)
+        if ((*ms.specs)[i].name == s.op->addr_arg) {
+          ms.values[i].u = std::get<2>(*picked);
+          ms.values[i].present = true;
+        }
+      claimed_.insert(*picked);
+    }
     const uint64_t op_id = hash_name(s.op->name);
     engine_.record(TraceKind::op_begin, op_id, s.index);
     const uint64_t begin = engine_.now();
     OpEnv env(world_, engine_);
     OpResult r = s.op->run(env, s);
+    if (picked) claimed_.erase(*picked);
+    if (wc && !s.op->allocates.empty() && r.addr && (!r.error || *r.error == 0))
+      produced_by_[{s.op->allocates,
+                    s.op->object_arg.empty() ? std::string() : s.str(s.op->object_arg), *r.addr}] =
+          s.op->name;
     // What follows (expect, labels, live allocations, invariants) reads and
     // writes state shared by every thread without a primitive: for the model
     // checker's partial-order reduction, this step depends on every other.
@@ -178,6 +250,82 @@ class Runner {
     engine_.fail(std::move(f));
   }
 
+  struct WorkloadCtx {
+    WorkloadCtx(uint64_t seed, const Mix& m) : rng(seed), mix(&m) {
+      for (const MixEntry& e : m.entries) steps.push_back(e.step);
+    }
+    Rng rng;
+    const Mix* mix;
+    std::vector<Step> steps;  // this context's copy of each entry (drawn values)
+    // Interrupt sources: arrival times, planned ahead.
+    Rng arrivals;
+    IntrSource* src = nullptr;
+    uint64_t last_arrival = 0;
+    uint64_t planned = 0;
+  };
+
+  // Keeps kArrivalsAhead arrivals planned past the next one, so the engine
+  // always has the next firing to schedule. Intervals are uniform in
+  // [1, 2 * mean - 1] (mean `mean_interval_ns`, integer arithmetic). Without
+  // a count, planning stops once every user LWP has finished.
+  static constexpr size_t kArrivalsAhead = 64;
+  void plan_arrivals(WorkloadCtx& c, const WorkloadInterrupts& wi, std::vector<uint64_t>& at,
+                     size_t next) {
+    while (at.size() - std::min(at.size(), next) < kArrivalsAhead &&
+           (wi.count == 0 || c.planned < wi.count)) {
+      const uint64_t mean = wi.mean_interval_ns;
+      c.last_arrival += mean <= 1 ? 1 : c.arrivals.range(1, 2 * mean - 1);
+      at.push_back(c.last_arrival);
+      ++c.planned;
+    }
+  }
+
+  bool user_lwps_finished() const {
+    for (const auto& l : engine_.lwps())
+      if (!l->system && l->state != CtxState::finished && l.get() != engine_.cur()) return false;
+    return true;
+  }
+
+  // One drawn op: an entry by weight, its ranged arguments, then the op.
+  void run_drawn(WorkloadCtx& c) {
+    const Mix& m = *c.mix;
+    uint64_t r = c.rng.below(m.total_weight);
+    size_t i = 0;
+    while (r >= m.entries[i].weight) r -= m.entries[i++].weight;
+    const MixEntry& e = m.entries[i];
+    Step& s = c.steps[i];
+    for (const ArgRange& ar : e.ranges) {
+      s.values[ar.index].u = c.rng.range(ar.min, ar.max);
+      s.values[ar.index].present = true;
+    }
+    exec(s, &c, e.pick_live);
+  }
+
+  // A workload free: a random live allocation of the op's kind, on the same
+  // object, made by a workload op it pairs with, that no other free is busy
+  // with. nullopt if there is none.
+  std::optional<WorldKey> pick_live(WorkloadCtx& c, const Step& s) {
+    const OpSpec& op = *s.op;
+    const std::string owner = op.object_arg.empty() ? std::string() : s.str(op.object_arg);
+    std::vector<WorldKey> candidates;
+    for (const auto& [key, size] : world_.live()) {
+      const auto& [kind, object, addr] = key;
+      if (kind != op.frees || (!op.object_arg.empty() && object != owner)) continue;
+      if (claimed_.count(key)) continue;
+      auto p = produced_by_.find(key);
+      if (p == produced_by_.end()) continue;  // not a workload allocation
+      if (!op.pairs_with.empty() &&
+          std::find(op.pairs_with.begin(), op.pairs_with.end(), p->second) == op.pairs_with.end())
+        continue;
+      candidates.push_back(key);
+    }
+    if (candidates.empty()) return std::nullopt;
+    return candidates[c.rng.below(candidates.size())];
+  }
+
+  std::set<WorldKey> claimed_;                    // being freed by a workload op
+  std::map<WorldKey, std::string> produced_by_;   // workload allocations -> the op
+
   Engine& engine_;
   World& world_;
   const Scenario& sc_;
@@ -220,10 +368,14 @@ void decide_verdict(const Scenario& sc, RunReport& rep) {
 
 }  // namespace
 
-RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
+RunReport run_scenario(const Scenario& file_sc, const RunOptions& opt) {
   RunReport rep;
-  rep.name = sc.name;
-  rep.seed = opt.seed.value_or(sc.seed);
+  rep.name = file_sc.name;
+  rep.seed = opt.seed.value_or(file_sc.seed);
+  // A swarm scenario's machine and objects come from the seed.
+  if (!file_sc.swarm.empty())
+    rep.drawn = std::make_shared<const Scenario>(draw_swarm(file_sc, rep.seed, &rep.swarm));
+  const Scenario& sc = rep.drawn ? *rep.drawn : file_sc;
   rep.strategy = opt.replay ? "replay" : opt.strategy;
   std::unique_ptr<Strategy> strategy;
   if (opt.replay) {
@@ -237,7 +389,10 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
   rep.limits = sc.limits;
   if (opt.max_steps) rep.limits.max_steps = *opt.max_steps;
 
-  Engine engine(sc.machine, std::move(strategy), rep.seed, rep.limits, opt.faults);
+  rep.canary = opt.canary;
+  rep.faults = opt.faults.enabled || !sc.faults ? opt.faults : *sc.faults;
+  Engine engine(sc.machine, std::move(strategy), rep.seed, rep.limits, rep.faults);
+  engine.with_current([&] { kasim_set_canary(opt.canary); });
   World world(engine, sc);
   Runner runner(engine, world, sc, opt.timeline_spans);
   engine.set_finding_annotator([&runner](Finding& f) { runner.annotate(f); });
@@ -273,6 +428,7 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& opt) {
   rep.decisions = engine.decisions();
   if (rep.stop_reason.empty()) rep.stop_reason = engine.stop_reason();
   rep.live_allocations = world.live().size();
+  engine.with_current([&] { rep.marks = kasim_marks_reached(); });
   rep.context_names = engine.context_names();
   rep.spans = std::move(runner.spans());
   std::vector<TraceRecord> tail = engine.trace().tail();

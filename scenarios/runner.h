@@ -27,7 +27,11 @@ struct RunOptions {
   // When set (and not replaying), the run's strategy comes from here instead
   // of `strategy`: kasim check hands each run its PCT or dfs strategy.
   std::function<std::unique_ptr<Strategy>()> strategy_factory;
+  // Fault injection; when not enabled here, the scenario's "faults" section
+  // (if any) applies.
   FaultConfig faults;
+  // A planted bug to switch on (kasim_canaries() in sim/kernel.cpp); "" = none.
+  std::string canary;
   size_t trace_tail = 64;                 // trace records kept for the report
   size_t timeline_spans = 0;              // op spans kept for perfetto.json (0 = none)
 };
@@ -67,6 +71,13 @@ struct RunReport {
   std::vector<Span> spans;                 // with RunOptions::timeline_spans
   uint64_t live_allocations = 0;
   RunLimits limits;
+  std::string canary;               // the planted bug that was on, if any
+  std::vector<std::string> marks;   // reachability marks the run reached
+  FaultConfig faults;               // the fault injection it ran with
+  // Swarm scenarios: the values this seed drew (JSON Pointer -> value), and
+  // the configuration it ran (kept alive for spans' step pointers).
+  nlohmann::json swarm = nlohmann::json::object();
+  std::shared_ptr<const Scenario> drawn;
 };
 
 RunReport run_scenario(const Scenario& sc, const RunOptions& opt);

@@ -1,5 +1,8 @@
 #include "scenarios/scenario.h"
 
+#include "sim/rng.h"
+
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -185,7 +188,11 @@ class Validator {
                   const std::string& owner, Args& out);
   bool parse_arg(const json& v, const std::string& ptr, const ArgSpec& spec, ArgValue& out);
   void parse_steps(const json& arr, const std::string& ptr, std::vector<Step>& out);
-  void parse_step(const json& s, const std::string& ptr, Step& out);
+  // `mix`: a workload mix entry (no "as"/"expect"; a freeing op may omit its
+  // address, see MixEntry::pick_live).
+  void parse_step(const json& s, const std::string& ptr, Step& out, MixEntry* mix = nullptr);
+  void parse_mix(const json& arr, const std::string& ptr, Mix& out);
+  void parse_workload(const json& w, const std::string& ptr, Workload& out);
   void parse_expect(const json& e, const std::string& ptr, const OpSpec& op, Expect& out);
   void collect_labels(const json& doc);
 
@@ -450,7 +457,7 @@ void Validator::parse_expect(const json& e, const std::string& ptr, const OpSpec
   if (e.contains("contract")) out.contract = string_field(e, ptr, "contract", false);
 }
 
-void Validator::parse_step(const json& s, const std::string& ptr, Step& out) {
+void Validator::parse_step(const json& s, const std::string& ptr, Step& out, MixEntry* mix) {
   out.where = ptr;
   out.index = step_index_++;
   if (!is_object(s, ptr)) return;
@@ -464,18 +471,27 @@ void Validator::parse_step(const json& s, const std::string& ptr, Step& out) {
   }
   out.op = op;
   std::set<std::string> allowed{"op", "as", "expect"};
+  if (mix) allowed = {"op", "weight"};
   for (const ArgSpec& a : op->args) allowed.insert(a.name);
   for (auto it = s.begin(); it != s.end(); ++it)
     if (!allowed.count(it.key())) {
       std::vector<std::string> names;
       for (const ArgSpec& a : op->args) names.push_back(a.name);
-      err(child(ptr, it.key()), "unknown field for op " + op->name + " (its arguments: " +
-                                    (names.empty() ? "none" : join(names)) + ")");
+      err(child(ptr, it.key()),
+          (mix && (it.key() == "as" || it.key() == "expect")
+               ? "a workload op has no \"" + it.key() + "\" (its results are not named)"
+               : "unknown field for op " + op->name + " (its arguments: " +
+                     (names.empty() ? "none" : join(names)) + ")"));
     }
   const bool args_ok = parse_args(s, ptr, op->args, "op " + op->name, out);
+  if (mix) {
+    bool has_ref = false;
+    for (const ArgSpec& a : op->args) has_ref |= a.name == "ref" && s.contains("ref");
+    mix->pick_live = !op->frees.empty() && !has_ref && !s.contains(op->addr_arg);
+  }
   // Cross-argument rules only make sense once each argument is well formed
   // (a malformed "ref" would otherwise also read as a missing one).
-  if (args_ok && op->validate)
+  if (args_ok && op->validate && !(mix && mix->pick_live))
     for (auto& [arg, msg] : op->validate(out)) err(arg.empty() ? ptr : child(ptr, arg), msg);
   if (s.contains("as")) {
     out.as = string_field(s, ptr, "as", false);
@@ -483,6 +499,112 @@ void Validator::parse_step(const json& s, const std::string& ptr, Step& out) {
       err(child(ptr, "as"), "op " + op->name + " has no address result to label");
   }
   if (s.contains("expect")) parse_expect(s["expect"], child(ptr, "expect"), *op, out.expect);
+}
+
+// A mix: [{ "op": ..., "weight": n, args... }]; u64 arguments may be ranges.
+void Validator::parse_mix(const json& arr, const std::string& ptr, Mix& out) {
+  if (!is_array(arr, ptr)) return;
+  if (arr.empty()) err(ptr, "a mix needs at least one op");
+  out.entries.resize(arr.size());
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const std::string eptr = child(ptr, i);
+    MixEntry& e = out.entries[i];
+    if (!is_object(arr[i], eptr)) continue;
+    json step = arr[i];
+    e.weight = u64_field(step, eptr, "weight", 1, 0, 1'000'000'000);
+    out.total_weight += e.weight;
+    // Ranges: validate {min, max} here and hand the op parser the min, so
+    // that its type checks apply to the range's bounds too.
+    std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> ranged;
+    for (auto it = step.begin(); it != step.end(); ++it) {
+      if (!it.value().is_object()) continue;
+      const std::string rptr = child(eptr, it.key());
+      const json& r = it.value();
+      check_keys(r, rptr, {"min", "max"});
+      if (!r.contains("min") || !r.contains("max")) {
+        err(rptr, "a range needs \"min\" and \"max\"");
+        continue;
+      }
+      auto lo = u64(r["min"], child(rptr, "min"));
+      auto hi = u64(r["max"], child(rptr, "max"));
+      if (!lo || !hi) continue;
+      if (*lo > *hi) {
+        err(rptr, "min " + std::to_string(*lo) + " is above max " + std::to_string(*hi));
+        continue;
+      }
+      ranged.push_back({it.key(), {*lo, *hi}});
+    }
+    for (const auto& [key, range] : ranged) step[key] = range.first;
+    parse_step(step, eptr, e.step, &e);
+    if (!e.step.op) continue;
+    for (const auto& [key, range] : ranged) {
+      const std::vector<ArgSpec>& specs = e.step.op->args;
+      size_t k = 0;
+      while (k < specs.size() && specs[k].name != key) ++k;
+      if (k == specs.size()) continue;  // already reported as an unknown field
+      if (specs[k].type != ArgType::u64) {
+        err(child(eptr, key), "only numeric arguments may be given as a range");
+        continue;
+      }
+      e.ranges.push_back({k, range.first, range.second});
+    }
+  }
+  if (!arr.empty() && out.total_weight == 0) err(ptr, "every weight is 0: nothing would run");
+}
+
+void Validator::parse_workload(const json& w, const std::string& ptr, Workload& out) {
+  if (!is_object(w, ptr)) return;
+  out.present = true;
+  check_keys(w, ptr, {"threads_per_cpu", "ops_per_thread", "mix", "interrupts"});
+  out.threads_per_cpu = u64_field(w, ptr, "threads_per_cpu", 1, 0, 64);
+  out.ops_per_thread = u64_field(w, ptr, "ops_per_thread", 100, 0, 1'000'000'000);
+  if (w.contains("mix"))
+    parse_mix(w["mix"], child(ptr, "mix"), out.mix);
+  else if (out.threads_per_cpu != 0 && out.ops_per_thread != 0)
+    err(child(ptr, "mix"), "required field is missing (the ops the threads draw from)");
+  if (!w.contains("interrupts")) return;
+  const std::string iptr = child(ptr, "interrupts");
+  const json& in = w["interrupts"];
+  if (!is_object(in, iptr)) return;
+  check_keys(in, iptr, {"cpus", "ipl", "mean_interval_ns", "count", "mix"});
+  WorkloadInterrupts wi;
+  const std::string cptr = child(iptr, "cpus");
+  if (!in.contains("cpus") || (in["cpus"].is_string() && in["cpus"].get<std::string>() == "all")) {
+    for (int c = 0; c < cpus_; ++c) wi.cpus.push_back(c);
+  } else if (in["cpus"].is_array()) {
+    std::set<int> seen;
+    for (size_t k = 0; k < in["cpus"].size(); ++k) {
+      auto c = u64(in["cpus"][k], child(cptr, k));
+      if (!c) continue;
+      if (*c >= static_cast<uint64_t>(cpus_))
+        err(child(cptr, k), "no CPU " + std::to_string(*c) + " (the machine has " +
+                                std::to_string(cpus_) + ")");
+      else if (!seen.insert(static_cast<int>(*c)).second)
+        err(child(cptr, k), "CPU " + std::to_string(*c) + " is listed twice");
+      else
+        wi.cpus.push_back(static_cast<int>(*c));
+    }
+  } else {
+    err(cptr, "expected \"all\" or an array of CPU numbers, got " + show(in["cpus"]));
+  }
+  if (in.contains("ipl"))
+    if (auto ipl = ipl_value(in["ipl"], child(iptr, "ipl"))) {
+      wi.ipl = *ipl;
+      if (*ipl == IPL_NONE) err(child(iptr, "ipl"), "an interrupt needs an IPL above IPL_NONE");
+    }
+  if (!in.contains("mean_interval_ns"))
+    err(child(iptr, "mean_interval_ns"), "required field is missing");
+  wi.mean_interval_ns = u64_field(in, iptr, "mean_interval_ns", 1, 1, 1'000'000'000'000ULL);
+  wi.count = u64_field(in, iptr, "count", 0, 0, 1'000'000'000);
+  if (wi.count == 0 && (out.threads_per_cpu == 0 || out.ops_per_thread == 0) &&
+      !in.contains("count"))
+    err(child(iptr, "count"), "required when the workload has no threads (nothing else bounds "
+                              "the arrivals)");
+  if (!in.contains("mix"))
+    err(child(iptr, "mix"), "required field is missing");
+  else
+    parse_mix(in["mix"], child(iptr, "mix"), wi.mix);
+  out.interrupts = std::move(wi);
 }
 
 void Validator::parse_steps(const json& arr, const std::string& ptr, std::vector<Step>& out) {
@@ -515,7 +637,7 @@ Scenario Validator::run(const json& doc) {
   }
   check_keys(doc, "",
              {"kasim", "name", "description", "seed", "machine", "objects", "threads",
-              "interrupts", "workload", "check", "expect", "limits"});
+              "interrupts", "workload", "check", "expect", "limits", "faults"});
   if (!doc.contains("kasim"))
     err("/kasim", "required field is missing (the format version, 1)");
   else if (!(doc["kasim"].is_number_integer() && doc["kasim"].get<int64_t>() == 1))
@@ -653,12 +775,22 @@ Scenario Validator::run(const json& doc) {
       err("/interrupts", "interrupt \"" + id.name + "\" fires every " + std::to_string(id.every) +
                              " ns with no thread to bound it: give it a \"count\"");
   if (doc.contains("workload")) {
-    err("/workload", "randomized workloads are not supported by this kasim version yet; "
-                     "describe the steps under \"threads\" and \"interrupts\"");
+    parse_workload(doc["workload"], "/workload", sc.workload);
     any_work = true;
   }
   if (!any_work) err("", "nothing to run: give \"threads\", \"interrupts\" or \"workload\"");
 
+  if (doc.contains("faults")) {
+    const json& f = doc["faults"];
+    if (is_object(f, "/faults")) {
+      check_keys(f, "/faults", {"site_percent", "fire_percent"});
+      FaultConfig fc;
+      fc.enabled = true;
+      fc.site_percent = static_cast<uint32_t>(u64_field(f, "/faults", "site_percent", 25, 0, 100));
+      fc.fire_percent = static_cast<uint32_t>(u64_field(f, "/faults", "fire_percent", 10, 0, 100));
+      sc.faults = fc;
+    }
+  }
   if (doc.contains("check")) {
     const json& c = doc["check"];
     if (is_object(c, "/check")) {
@@ -703,8 +835,117 @@ Scenario Validator::run(const json& doc) {
 
 }  // namespace
 
+namespace {
+
+bool is_range(const json& v) { return v.is_object() && (v.contains("min") || v.contains("max")); }
+
+// The swarm ranges of a document: numeric machine fields (and costs) and
+// object fields given as {"min", "max"}. Malformed ranges are reported.
+std::vector<SwarmRange> find_swarm(const json& doc, const std::string& file,
+                                   std::vector<std::string>& errors) {
+  std::vector<SwarmRange> out;
+  auto visit = [&](const json& obj, const std::string& ptr) {
+    if (!obj.is_object()) return;
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      if (!is_range(it.value())) continue;
+      const std::string p = child(ptr, it.key());
+      const json& r = it.value();
+      bool ok = true;
+      for (auto k = r.begin(); k != r.end(); ++k)
+        if (k.key() != "min" && k.key() != "max") {
+          errors.push_back(file + ": " + child(p, k.key()) + ": unknown field (expected one of: max, min)");
+          ok = false;
+        }
+      std::optional<uint64_t> lo, hi;
+      for (const char* b : {"min", "max"}) {
+        std::string why;
+        std::optional<uint64_t> v;
+        if (r.contains(b)) v = parse_c_number(r[b], &why);
+        if (!r.contains(b))
+          errors.push_back(file + ": " + child(p, b) + ": a range needs \"min\" and \"max\"");
+        else if (!v)
+          errors.push_back(file + ": " + child(p, b) +
+                           ": expected a non-negative integer (or a C-notation string like "
+                           "\"0x1000\"), got " + r[b].dump());
+        (std::string(b) == "min" ? lo : hi) = v;
+      }
+      if (!lo || !hi || !ok) continue;
+      if (*lo > *hi) {
+        errors.push_back(file + ": " + p + ": min " + std::to_string(*lo) + " is above max " +
+                         std::to_string(*hi));
+        continue;
+      }
+      out.push_back({p, *lo, *hi});
+    }
+  };
+  if (doc.is_object() && doc.contains("machine")) {
+    visit(doc["machine"], "/machine");
+    if (doc["machine"].is_object() && doc["machine"].contains("costs"))
+      visit(doc["machine"]["costs"], "/machine/costs");
+  }
+  if (doc.is_object() && doc.contains("objects") && doc["objects"].is_array())
+    for (size_t i = 0; i < doc["objects"].size(); ++i)
+      visit(doc["objects"][i], child("/objects", i));
+  return out;
+}
+
+json with_values(json doc, const std::vector<SwarmRange>& ranges,
+                 const std::vector<uint64_t>& values) {
+  for (size_t i = 0; i < ranges.size(); ++i) doc[json::json_pointer(ranges[i].ptr)] = values[i];
+  return doc;
+}
+
+}  // namespace
+
 Scenario parse_scenario(const json& doc, const std::string& file) {
-  return Validator(file).run(doc);
+  std::vector<std::string> errors;
+  std::vector<SwarmRange> swarm = find_swarm(doc, file, errors);
+  if (!errors.empty()) throw ScenarioError(errors);
+  if (swarm.empty()) return Validator(file).run(doc);
+  // Both ends of every range must make a valid scenario; the runs draw in
+  // between. Problems are reported once even when both ends have them.
+  std::vector<uint64_t> lo, hi;
+  for (const SwarmRange& r : swarm) {
+    lo.push_back(r.min);
+    hi.push_back(r.max);
+  }
+  std::optional<Scenario> sc;
+  for (const auto* values : {&hi, &lo}) {
+    try {
+      sc = Validator(file).run(with_values(doc, swarm, *values));
+    } catch (const ScenarioError& e) {
+      for (const std::string& l : e.lines)
+        if (std::find(errors.begin(), errors.end(), l) == errors.end()) errors.push_back(l);
+    }
+  }
+  if (!errors.empty()) throw ScenarioError(errors);
+  sc->doc = doc;
+  sc->swarm = std::move(swarm);
+  return std::move(*sc);
+}
+
+Scenario draw_swarm(const Scenario& sc, uint64_t seed, json* drawn) {
+  if (sc.swarm.empty()) return sc;
+  // Its own stream: drawing the configuration never shifts the workload's
+  // or the schedule's numbers.
+  uint64_t state = seed ^ 0x5357'4152'4d00'0000ULL;  // "SWARM"
+  Rng rng(splitmix64(state));
+  std::vector<uint64_t> values;
+  for (const SwarmRange& r : sc.swarm) {
+    uint64_t v;
+    if (is_pow2(r.min) && is_pow2(r.max)) {
+      const int a = __builtin_ctzll(r.min), b = __builtin_ctzll(r.max);
+      v = 1ULL << rng.range(static_cast<uint64_t>(a), static_cast<uint64_t>(b));
+    } else {
+      v = rng.range(r.min, r.max);
+    }
+    values.push_back(v);
+    if (drawn) (*drawn)[r.ptr] = v;
+  }
+  Scenario out = Validator(sc.file).run(with_values(sc.doc, sc.swarm, values));
+  out.doc = sc.doc;
+  out.swarm = sc.swarm;
+  return out;
 }
 
 Scenario parse_scenario_text(const std::string& text, const std::string& file) {

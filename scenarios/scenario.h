@@ -76,6 +76,53 @@ struct InterruptDecl {
   std::vector<Step> steps;
 };
 
+// The "workload" section (SCENARIO-FORMAT.md, docs/fuzzing.md): threads and
+// interrupt handlers whose ops are drawn from the seed.
+//
+// One entry of a mix: the op with its fixed arguments, the u64 arguments
+// given as {"min", "max"} (drawn uniformly for each op), and its weight.
+struct ArgRange {
+  size_t index = 0;  // into Step::values
+  uint64_t min = 0, max = 0;
+};
+
+struct MixEntry {
+  Step step;  // ranged arguments hold `min` until drawn
+  std::vector<ArgRange> ranges;
+  uint64_t weight = 1;
+  // A freeing op (OpSpec::frees) given neither "ref" nor its address
+  // argument: each run of it frees a random live allocation of its kind.
+  bool pick_live = false;
+};
+
+struct Mix {
+  std::vector<MixEntry> entries;
+  uint64_t total_weight = 0;
+};
+
+struct WorkloadInterrupts {
+  std::vector<int> cpus;  // one source per CPU listed ("all": every CPU)
+  ipl_t ipl = IPL_VM;
+  uint64_t mean_interval_ns = 0;
+  uint64_t count = 0;     // arrivals per CPU; 0 = as long as threads run
+  Mix mix;
+};
+
+struct Workload {
+  bool present = false;
+  uint64_t threads_per_cpu = 1;
+  uint64_t ops_per_thread = 100;
+  Mix mix;
+  std::optional<WorkloadInterrupts> interrupts;
+};
+
+// Swarm scenarios: a machine or object parameter given as {"min", "max"}
+// (JSON Pointer of the parameter and its bounds), drawn from the run's seed.
+struct SwarmRange {
+  std::string ptr;
+  uint64_t min = 0, max = 0;
+};
+
 struct CheckPolicy {
   uint64_t every = 1;  // run invariants after every n-th op; 0 = only at the end
   bool leaks = true;
@@ -91,6 +138,11 @@ struct Scenario {
   std::vector<ObjectDecl> objects;
   std::vector<ThreadDecl> threads;
   std::vector<InterruptDecl> interrupts;
+  Workload workload;
+  std::optional<FaultConfig> faults;  // the "faults" section
+  // Swarm ranges; when non-empty, the typed fields above hold every range's
+  // min (that is what was validated), and draw_swarm() makes each run's one.
+  std::vector<SwarmRange> swarm;
   CheckPolicy check;
   bool expect_finding = false;
   std::string expect_kind;  // with expect_finding: the finding kind that must occur
@@ -111,6 +163,12 @@ Scenario load_scenario(const std::string& path);
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file);
 // Parses text (for tests and for traces that embed the scenario).
 Scenario parse_scenario_text(const std::string& text, const std::string& file);
+
+// The configuration a seed draws from a swarm scenario: the scenario with
+// every range replaced by a value from `seed` (uniform in [min, max]; a power
+// of two when both bounds are powers of two), and in `drawn` the values by
+// JSON Pointer. Without ranges, a copy of `sc`.
+Scenario draw_swarm(const Scenario& sc, uint64_t seed, nlohmann::json* drawn);
 
 // A JSON integer or a C-notation string ("0x4f", "4096", "017") as a
 // non-negative 64-bit value; nullopt (with `why`) if it is neither.

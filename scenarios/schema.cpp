@@ -150,6 +150,34 @@ json scenario_schema() {
   json expect = closed_object({{"result", {{"enum", json::array({"pass", "finding"})}}},
                                {"kind", {{"type", "string"}}}});
   json limits = closed_object({{"max_steps", def_ref("number")}, {"max_time_ns", def_ref("number")}});
+  // Workload mixes: an op's arguments (checked by kasim itself against the
+  // op), where a number may be a range {"min", "max"}, plus a weight.
+  json op_names = json::array();
+  for (const auto& [name, op] : reg.ops()) op_names.push_back(name);
+  defs["range"] = closed_object({{"min", def_ref("number")}, {"max", def_ref("number")}},
+                                json::array({"min", "max"}));
+  defs["mix"] = {{"type", "array"},
+                 {"minItems", 1},
+                 {"items",
+                  {{"type", "object"},
+                   {"properties", {{"op", {{"enum", op_names}}}, {"weight", def_ref("number")}}},
+                   {"required", json::array({"op"})},
+                   {"not", {{"anyOf", json::array({{{"required", json::array({"as"})}},
+                                                    {{"required", json::array({"expect"})}}})}}}}}};
+  json workload_intr = closed_object(
+      {{"cpus", {{"anyOf", json::array({{{"const", "all"}},
+                                        {{"type", "array"}, {"items", def_ref("number")}}})}}},
+       {"ipl", def_ref("ipl")},
+       {"mean_interval_ns", def_ref("number")},
+       {"count", def_ref("number")},
+       {"mix", def_ref("mix")}},
+      json::array({"mean_interval_ns", "mix"}));
+  json workload = closed_object({{"threads_per_cpu", def_ref("number")},
+                                 {"ops_per_thread", def_ref("number")},
+                                 {"mix", def_ref("mix")},
+                                 {"interrupts", workload_intr}});
+  json faults = closed_object({{"site_percent", def_ref("number")},
+                               {"fire_percent", def_ref("number")}});
 
   json top = closed_object({{"kasim", {{"const", 1}}},
                             {"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-][A-Za-z0-9._-]*$"}}},
@@ -159,6 +187,8 @@ json scenario_schema() {
                             {"objects", {{"type", "array"}, {"items", def_ref("object")}}},
                             {"threads", {{"type", "array"}, {"items", thread}}},
                             {"interrupts", {{"type", "array"}, {"items", interrupt}}},
+                            {"workload", workload},
+                            {"faults", faults},
                             {"check", check},
                             {"expect", expect},
                             {"limits", limits}},
@@ -166,7 +196,8 @@ json scenario_schema() {
   top["$schema"] = "https://json-schema.org/draft/2020-12/schema";
   top["title"] = "kasim scenario";
   top["anyOf"] = json::array({{{"required", json::array({"threads"})}},
-                              {{"required", json::array({"interrupts"})}}});
+                              {{"required", json::array({"interrupts"})}},
+                              {{"required", json::array({"workload"})}}});
   top["$defs"] = defs;
   return top;
 }

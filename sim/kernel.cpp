@@ -1,6 +1,7 @@
 #include "sim/kernel.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "sim/engine.h"
 
@@ -198,7 +199,94 @@ void kprintf(const char* fmt, ...) {
 }
 
 void kasim_trace(uint64_t a, uint32_t b) { eng().record(TraceKind::user, a, b); }
-bool buggify(const char* site) { return eng().buggify(site); }
+bool buggify(const char* site) {
+  const bool fired = eng().buggify(site);
+  if (fired) kasim_mark("fault_injected");
+  return fired;
+}
+
+// --- marks and canaries -------------------------------------------------------
+
+const std::vector<kasim_named>& kasim_marks() {
+  static const std::vector<kasim_named> marks = {
+      {"pool_hardlimit", "pool_get found the pool at its hard limit"},
+      {"pool_hardlimit_wait", "pool_get (PR_WAITOK) slept at the hard limit"},
+      {"pool_grow_wait", "pool_grow found another grower at work and waited or backed off"},
+      {"pool_grow_fail", "pool_grow could not get a page"},
+      {"pool_page_release", "pool_put released an empty page (above the high-water mark)"},
+      {"vmem_import", "vmem imported a span from its source"},
+      {"vmem_release", "vmem released a wholly free imported span to its source"},
+      {"vmem_btag_starved", "vmem found its boundary-tag reserve empty and could not refill it"},
+      {"vmem_sleep", "vmem_xalloc (VM_SLEEP) slept for space"},
+      {"uvm_km_page_retry", "uvm_km_alloc waited for a free page and retried"},
+      {"fault_injected", "a fault-injection site fired"},
+  };
+  return marks;
+}
+
+const std::vector<kasim_named>& kasim_canaries() {
+  static const std::vector<kasim_named> canaries = {
+      {"vmem_no_coalesce_prev",
+       "vmem_xfree forgets to coalesce a freed segment with the free segment before it"},
+      {"vmem_inuse_unlocked",
+       "vmem_xfree drops vm_lock between reading and writing vm_inuse (a lost update when "
+       "another CPU frees in the window)"},
+      {"pool_nowait_hardlimit", "pool_get(PR_NOWAIT) ignores the hard limit"},
+      {"pool_put_below_lowat",
+       "pool_put releases an empty page even when that leaves fewer free items than the "
+       "low-water mark"},
+      {"pool_nout_spl_window",
+       "pool_put updates pr_nout in two halves with the lock released (and the SPL lowered) "
+       "between them, so an interrupt handler's pool_get/pool_put in the window is lost"},
+  };
+  return canaries;
+}
+
+namespace {
+
+const kasim_named* find_named(const std::vector<kasim_named>& v, const char* name) {
+  for (const kasim_named& n : v)
+    if (std::strcmp(n.name, name) == 0) return &n;
+  return nullptr;
+}
+
+// Per machine: the run's canary and the marks reached (indexes into kasim_marks()).
+struct run_marks {
+  std::string canary;
+  std::vector<bool> reached;
+};
+
+}  // namespace
+
+void kasim_mark(const char* name) {
+  const auto& marks = kasim_marks();
+  const kasim_named* m = find_named(marks, name);
+  if (!m) throw InternalError(std::string("kasim_mark: undeclared mark \"") + name + "\"");
+  run_marks& r = machine_local<run_marks>();
+  r.reached.resize(marks.size());
+  r.reached[static_cast<size_t>(m - marks.data())] = true;
+}
+
+bool kasim_canary(const char* name) {
+  if (!find_named(kasim_canaries(), name))
+    throw InternalError(std::string("kasim_canary: undeclared canary \"") + name + "\"");
+  const std::string& active = machine_local<run_marks>().canary;
+  return !active.empty() && active == name;
+}
+
+void kasim_set_canary(const std::string& name) {
+  if (!name.empty() && !find_named(kasim_canaries(), name.c_str()))
+    throw InternalError("unknown canary \"" + name + "\"");
+  machine_local<run_marks>().canary = name;
+}
+
+std::vector<std::string> kasim_marks_reached() {
+  std::vector<std::string> out;
+  const run_marks& r = machine_local<run_marks>();
+  for (size_t i = 0; i < r.reached.size(); ++i)
+    if (r.reached[i]) out.push_back(kasim_marks()[i].name);
+  return out;
+}
 
 void* machine_local_slot(const std::type_info& type, void* (*create)(), void (*destroy)(void*)) {
   return eng().local(type, create, destroy);

@@ -18,6 +18,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <typeinfo>
 
@@ -132,6 +133,33 @@ void kasim_trace(uint64_t a, uint32_t b);
 // FoundationDB's BUGGIFY: true when fault injection is on, this site was
 // switched on for the run, and it fires this time. Every firing is traced.
 bool buggify(const char* site);
+
+// --- reachability marks and canaries (docs/fuzzing.md) ------------------------
+
+// Every mark and canary is declared once, in sim/kernel.cpp (kasim_marks(),
+// kasim_canaries()), so a campaign can report which marks were never reached
+// and the command line can reject an unknown canary.
+struct kasim_named {
+  const char* name;
+  const char* description;
+};
+const std::vector<kasim_named>& kasim_marks();
+const std::vector<kasim_named>& kasim_canaries();
+
+// kasim_mark("pool_hardlimit"): this run reached a rare path. Costs nothing
+// simulated and does not enter the trace. An undeclared name is an internal
+// error (a typo would otherwise never be reached).
+void kasim_mark(const char* name);
+// kasim_canary("vmem_no_coalesce_prev"): true only in a run started with
+// --canary of that name. Allocators guard each planted bug with it:
+//   if (!kasim_canary("vmem_no_coalesce_prev")) { ...the correct code... }
+// An undeclared name is an internal error.
+bool kasim_canary(const char* name);
+
+// For the runner: the canary of the run in progress ("" for none), and the
+// marks it has reached so far, in declaration order.
+void kasim_set_canary(const std::string& name);
+std::vector<std::string> kasim_marks_reached();
 
 // Per-machine storage for what NetBSD keeps in kernel globals (vmem_list,
 // pool_head, kmem_arena ...): several machines may run at once on different

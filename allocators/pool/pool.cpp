@@ -190,6 +190,7 @@ int pool_grow(pool* pp, int flags) {
   KASSERT(mutex_owned(&pp->pr_lock));
   if (pp->pr_flags & PR_GROWING) {
     pp->pr_ngrowwait++;
+    kasim_mark("pool_grow_wait");
     if (flags & PR_WAITOK) {
       do {
         cv_wait(&pp->pr_cv, &pp->pr_lock);
@@ -215,6 +216,7 @@ int pool_grow(pool* pp, int flags) {
   const vaddr_t storage = pool_allocator_alloc(pp, flags);
   if (storage == 0) {
     error = kENOMEM;
+    kasim_mark("pool_grow_fail");
   } else {
     KASSERTMSG((pp->pr_roflags & PR_NOALIGN) != 0 ||
                    (storage & (pool_pagesz(pp) - 1)) == 0,
@@ -309,7 +311,17 @@ void pool_do_put(pool* pp, vaddr_t v, pool_pq* pq) {
   ph->ph_nmissing--;
   pp->pr_nput++;
   pp->pr_nitems++;
-  pp->pr_nout--;
+  if (kasim_canary("pool_nout_spl_window")) {
+    // Planted bug: pr_nout is read, the lock is dropped (which restores the
+    // caller's SPL, so a pending interrupt is taken here) and retaken, and
+    // the stale value is written back.
+    const unsigned nout = pp->pr_nout;
+    mutex_exit(&pp->pr_lock);
+    mutex_enter(&pp->pr_lock);
+    pp->pr_nout = nout - 1;
+  } else {
+    pp->pr_nout--;
+  }
   if (pp->pr_curpage == nullptr) pp->pr_curpage = ph;
   if (pp->pr_flags & PR_WANTED) {
     pp->pr_flags &= ~PR_WANTED;
@@ -317,8 +329,12 @@ void pool_do_put(pool* pp, vaddr_t v, pool_pq* pq) {
   }
   if (ph->ph_nmissing == 0) {
     pp->pr_nidle++;
-    if (pp->pr_nitems - pp->pr_itemsperpage >= pp->pr_minitems &&
-        pp->pr_npages > pp->pr_minpages && pp->pr_npages > pp->pr_maxpages) {
+    // Planted bug "pool_put_below_lowat": the low-water mark is not consulted.
+    if ((kasim_canary("pool_put_below_lowat") ||
+         (pp->pr_nitems - pp->pr_itemsperpage >= pp->pr_minitems &&
+          pp->pr_npages > pp->pr_minpages)) &&
+        pp->pr_npages > pp->pr_maxpages) {
+      kasim_mark("pool_page_release");
       pr_rmpage(pp, ph, pq);
     } else {
       ph_remove(ph);
@@ -584,7 +600,10 @@ vaddr_t pool_get(pool* pp, int flags) {
   for (;;) {  // startover
     KASSERTMSG(pp->pr_nout <= pp->pr_hardlimit, "pool_get: %s: crossed hard limit",
                pp->pr_wchan);
-    if (pp->pr_nout == pp->pr_hardlimit) {
+    // Planted bug "pool_nowait_hardlimit": PR_NOWAIT gets pass the limit.
+    if (pp->pr_nout == pp->pr_hardlimit &&
+        !((flags & PR_NOWAIT) && kasim_canary("pool_nowait_hardlimit"))) {
+      kasim_mark("pool_hardlimit");
       if (pp->pr_drain_hook != nullptr) {
         mutex_exit(&pp->pr_lock);
         pp->pr_drain_hook(pp->pr_drain_hook_arg, flags);
@@ -595,6 +614,7 @@ vaddr_t pool_get(pool* pp, int flags) {
         // No warning on this path.
         pp->pr_flags |= PR_WANTED;
         pp->pr_nhardwait++;
+        kasim_mark("pool_hardlimit_wait");
         do {
           cv_wait(&pp->pr_cv, &pp->pr_lock);
         } while (pp->pr_flags & PR_WANTED);

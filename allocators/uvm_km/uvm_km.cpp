@@ -146,6 +146,7 @@ vaddr_t uvm_km_alloc(vm_map* map, vsize_t size, vsize_t align, uvm_flag_t flags)
         return 0;
       }
       g.npagewait++;
+      kasim_mark("uvm_km_page_retry");
       uvm_wait("km_getwait2");
       continue;
     }
@@ -220,6 +221,7 @@ int uvm_km_kmem_alloc(vmem_t* vm, vmem_size_t size, vm_flag_t flags, vmem_addr_t
         return kENOMEM;
       }
       g.npagewait++;
+      kasim_mark("uvm_km_page_retry");
       uvm_wait("plpg");
       continue;
     }

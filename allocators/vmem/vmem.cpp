@@ -149,6 +149,7 @@ bt_t* bt_alloc(vmem_t* vm, vm_flag_t flags) {
     while (vm->vm_nfreetags <= BT_MINRESERVE && (flags & VM_POPULATING) == 0) {
       if (bt_refill_locked(vm) == 0) break;
       vm->vm_nbtfail++;
+      kasim_mark("vmem_btag_starved");
       if (flags & VM_NOSLEEP) return nullptr;
       // Several things could make a retry succeed; poll, as NetBSD does.
       VMEM_UNLOCK(vm);
@@ -345,6 +346,7 @@ int vmem_import(vmem_t* vm, vmem_size_t size, vm_flag_t flags) {
     return ENOMEM_;
   }
   vm->vm_nimport++;
+  kasim_mark("vmem_import");
   return 0;
 }
 
@@ -390,7 +392,18 @@ int vmem_fit(const bt_t* bt, vmem_size_t size, vmem_size_t align, vmem_size_t ph
 void vmem_xfree_bt(vmem_t* vm, bt_t* bt) {
   VMEM_ASSERT_LOCKED(vm);
   KASSERT(bt->bt_type == BT_TYPE_BUSY);
-  bt_rembusy(vm, bt);
+  if (kasim_canary("vmem_inuse_unlocked")) {
+    // Planted bug: vm_inuse is read, the lock is dropped and retaken, and
+    // the stale value is written back; a free or alloc on another CPU in
+    // the window is lost.
+    const vmem_size_t inuse = vm->vm_inuse;
+    VMEM_UNLOCK(vm);
+    VMEM_LOCK(vm);
+    bt_rembusy(vm, bt);
+    vm->vm_inuse = inuse - bt->bt_size;
+  } else {
+    bt_rembusy(vm, bt);
+  }
   bt->bt_type = BT_TYPE_FREE;
 
   bt_t* t = bt->bt_seg_next;
@@ -403,7 +416,8 @@ void vmem_xfree_bt(vmem_t* vm, bt_t* bt) {
     bt_free(vm, t);
   }
   t = bt->bt_seg_prev;
-  if (t != nullptr && t->bt_type == BT_TYPE_FREE) {
+  // Planted bug "vmem_no_coalesce_prev": the previous free segment is left alone.
+  if (t != nullptr && t->bt_type == BT_TYPE_FREE && !kasim_canary("vmem_no_coalesce_prev")) {
     KASSERTMSG(BT_END(t) < bt->bt_start, "vmem_xfree: vmem %s: overlapping segments",
                vm->vm_name);
     bt_remfree(vm, t);
@@ -426,6 +440,7 @@ void vmem_xfree_bt(vmem_t* vm, bt_t* bt) {
     bt_free(vm, t);
     vm->vm_size -= spansize;
     vm->vm_nrelease++;
+    kasim_mark("vmem_release");
     VMEM_CONDVAR_BROADCAST(vm);
     bt_freetrim(vm, BT_MAXFREE);  // drops the lock
     vm->vm_releasefn(vm->vm_arg, spanaddr, spansize);
@@ -704,6 +719,7 @@ retry:
   if (vmem_import(vm, size, flags) == 0) goto retry;
   if (flags & VM_SLEEP) {
     vm->vm_nsleep++;
+    kasim_mark("vmem_sleep");
     uvm_kick_pagedaemon();
     cv_wait(&vm->vm_cv, &vm->vm_lock);
     goto retry;

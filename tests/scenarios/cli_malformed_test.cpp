@@ -35,7 +35,7 @@ TEST(Malformed, UnknownTopLevelField) {
   expect_rejected(R"({ "kasim": 1, "name": "bad", "thraeds": [],
                        "threads": [ { "steps": [] } ] })",
                   {line_prefix("bad.json: /thraeds: unknown field (expected one of: check, "
-                               "description, expect, interrupts, kasim, ")});
+                               "description, expect, faults, interrupts, kasim, ")});
 }
 
 TEST(Malformed, UnknownFieldInsideAStep) {
