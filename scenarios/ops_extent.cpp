@@ -80,23 +80,37 @@ OpResult alloc_result(OpEnv& env, const Step& s, int error, u_long addr, u_long 
   return r;
 }
 
-// The scenario's record of live ranges after freeing [start, start+size-1]:
-// a partial free (coalescing extents) leaves the pieces on either side live.
-void track_free_range(OpEnv& env, const std::string& name, u_long start, u_long size) {
+// The scenario's record of live ranges for freeing [start, start+size-1]: a
+// partial free (coalescing extents) leaves the pieces on either side live.
+// Applied before the free, because once the range is free another CPU may
+// allocate it again while extent_free is still running; the returned undo
+// record puts things back if the free fails (ENOMEM for a split).
+struct RangeUntrack {
+  std::vector<std::pair<u_long, u_long>> removed, added;  // (start, size)
+};
+
+RangeUntrack untrack_range(OpEnv& env, const std::string& name, u_long start, u_long size) {
   const u_long end = start + (size - 1);
-  std::vector<std::pair<u_long, u_long>> touched;  // (start, size) of tracked ranges hit
+  RangeUntrack u;
   for (const auto& [key, sz] : env.world().live()) {
     const auto& [kind, object, addr] = key;
     if (kind != "extent" || object != name || sz == 0) continue;
     const u_long e = addr + (sz - 1);
-    if (addr <= end && e >= start) touched.emplace_back(addr, sz);
+    if (addr <= end && e >= start) u.removed.emplace_back(addr, sz);
   }
-  for (const auto& [a, sz] : touched) {
+  for (const auto& [a, sz] : u.removed) {
     env.track_free("extent", name, a);
     const u_long e = a + (sz - 1);
-    if (a < start) env.track_alloc("extent", name, a, start - a);
-    if (e > end) env.track_alloc("extent", name, end + 1, e - end);
+    if (a < start) u.added.emplace_back(a, start - a);
+    if (e > end) u.added.emplace_back(end + 1, e - end);
   }
+  for (const auto& [a, sz] : u.added) env.track_alloc("extent", name, a, sz);
+  return u;
+}
+
+void retrack_range(OpEnv& env, const std::string& name, const RangeUntrack& u) {
+  for (const auto& [a, sz] : u.added) env.track_free("extent", name, a);
+  for (const auto& [a, sz] : u.removed) env.track_alloc("extent", name, a, sz);
 }
 
 }  // namespace
@@ -129,7 +143,9 @@ KASIM_REGISTER(extent_ops) {
             if (error == 0) env.track_alloc("extent", s.str("extent"), s.u64("start"), s.u64("size"));
             return OpResult::with_error(error);
           },
-          .help = "extent_alloc_region(extent, start, size, flags): 0, ENOMEM, EAGAIN, EINVAL, EINTR"});
+          .help = "extent_alloc_region(extent, start, size, flags): 0, ENOMEM, EAGAIN, EINVAL, EINTR",
+          .allocates = "extent",
+          .object_arg = "extent"});
 
   reg.op({.name = "extent_alloc_subregion",
           .args = {arg_object("extent", {"extent"}), arg_u64("substart", true),
@@ -145,7 +161,9 @@ KASIM_REGISTER(extent_ops) {
             return alloc_result(env, s, error, res, s.u64("size"));
           },
           .help = "extent_alloc_subregion1(extent, substart, subend, size, alignment, skew, "
-                  "boundary, flags): alignment 1 is EX_NOALIGN, boundary 0 EX_NOBOUNDARY"});
+                  "boundary, flags): alignment 1 is EX_NOALIGN, boundary 0 EX_NOBOUNDARY",
+          .allocates = "extent",
+          .object_arg = "extent"});
 
   reg.op({.name = "extent_alloc",
           .args = {arg_object("extent", {"extent"}), arg_u64("size", true),
@@ -160,23 +178,30 @@ KASIM_REGISTER(extent_ops) {
                                             &res);
             return alloc_result(env, s, error, res, s.u64("size"));
           },
-          .help = "extent_alloc1(extent, size, alignment, skew, boundary, flags): the whole extent"});
+          .help = "extent_alloc1(extent, size, alignment, skew, boundary, flags): the whole extent",
+          .allocates = "extent",
+          .object_arg = "extent"});
 
   reg.op({.name = "extent_free",
           .args = {arg_object("extent", {"extent"}), arg_u64("start"), arg_label("ref"),
-                   arg_u64("size", true), arg_flags("flags", "EX")},
+                   arg_u64("size"), arg_flags("flags", "EX")},
           .results = R_ERROR,
           .validate = need_start_or_ref,
           .run = [](OpEnv& env, const Step& s) {
             extent* ex = env.object<extent>(s, "extent");
             const uint64_t start = env.addr_or_ref(s, "start");
-            const int error =
-                extent_free(ex, start, s.u64("size"), static_cast<int>(s.flags("flags")));
-            if (error == 0) track_free_range(env, s.str("extent"), start, s.u64("size"));
+            const uint64_t size = env.size_or_tracked(s, "extent", s.str("extent"), start);
+            const RangeUntrack undo = untrack_range(env, s.str("extent"), start, size);
+            const int error = extent_free(ex, start, size, static_cast<int>(s.flags("flags")));
+            if (error != 0) retrack_range(env, s.str("extent"), undo);
             return OpResult::with_error(error);
           },
           .help = "extent_free(extent, start or ref, size, flags): 0 or ENOMEM; freeing what is "
-                  "not allocated is a contract finding"});
+                  "not allocated is a contract finding",
+          // Any extent allocation; a workload free takes the tracked size.
+          .frees = "extent",
+          .object_arg = "extent",
+          .addr_arg = "start"});
 
   reg.op({.name = "extent_print",
           .args = {arg_object("extent", {"extent"})},

@@ -64,14 +64,7 @@ KASIM_REGISTER(uvm_km_ops) {
           },
           .run = [](OpEnv& env, const Step& s) {
             const uint64_t addr = env.addr_or_ref(s, "addr");
-            uint64_t size = s.u64("size");
-            if (!s.has("size")) {
-              auto it = env.world().live().find({"uvm_km", s.str("map"), addr});
-              if (it == env.world().live().end())
-                kasim_finding("scenario", "uvm_km_free: no \"size\" and 0x%llx is not live",
-                              static_cast<unsigned long long>(addr));
-              size = it->second;
-            }
+            const uint64_t size = env.size_or_tracked(s, "uvm_km", s.str("map"), addr);
             // Untracked before the free: the range may be allocated again
             // before uvm_km_free returns.
             env.track_free("uvm_km", s.str("map"), addr);

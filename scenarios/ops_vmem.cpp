@@ -24,18 +24,6 @@ std::vector<std::pair<std::string, std::string>> need_addr_or_ref(const Step& s)
   return {};
 }
 
-// The size a free op passes: the step's, or else the size the allocation
-// was tracked with (a workload's free has no size of its own).
-uint64_t free_size(OpEnv& env, const Step& s, const char* kind, const std::string& object,
-                   uint64_t addr) {
-  if (s.has("size")) return s.u64("size");
-  auto it = env.world().live().find({kind, object, addr});
-  if (it == env.world().live().end())
-    kasim_finding("scenario", "%s: no \"size\" given and 0x%llx is not a live allocation of %s",
-                  s.op->name.c_str(), static_cast<unsigned long long>(addr), object.c_str());
-  return it->second;
-}
-
 ObjectHandle make_vmem(OpEnv& env, const ObjectDecl& d) {
   vmem_t* source = nullptr;
   if (d.has("source")) {
@@ -173,7 +161,7 @@ KASIM_REGISTER(vmem_ops) {
             .run = [x](OpEnv& env, const Step& s) {
               vmem_t* vm = env.object<vmem_t>(s, "arena");
               const uint64_t addr = env.addr_or_ref(s, "addr");
-              const uint64_t size = free_size(env, s, "vmem", s.str("arena"), addr);
+              const uint64_t size = env.size_or_tracked(s, "vmem", s.str("arena"), addr);
               // Untracked before the free: once the segment is free another
               // CPU may allocate it again while this op is still running.
               env.track_free("vmem", s.str("arena"), addr);

@@ -132,6 +132,11 @@ class OpEnv {
   void track_alloc(const std::string& kind, const std::string& object, uint64_t addr,
                    uint64_t size);
   void track_free(const std::string& kind, const std::string& object, uint64_t addr);
+  // The size a free op passes: the step's `size`, or else the size the
+  // allocation at `addr` was tracked with (a workload's free has none of its
+  // own). No size and nothing tracked there is a `scenario` finding.
+  uint64_t size_or_tracked(const Step& s, const std::string& kind, const std::string& object,
+                           uint64_t addr);
 
  private:
   World& world_;

@@ -1,6 +1,8 @@
 #include "scenarios/world.h"
 
+#include "scenarios/scenario.h"
 #include "sim/engine.h"
+#include "sim/kernel.h"
 
 namespace kasim::scn {
 
@@ -54,6 +56,16 @@ void OpEnv::track_alloc(const std::string& kind, const std::string& object, uint
 
 void OpEnv::track_free(const std::string& kind, const std::string& object, uint64_t addr) {
   world_.track_free(kind, object, addr);
+}
+
+uint64_t OpEnv::size_or_tracked(const Step& s, const std::string& kind, const std::string& object,
+                                uint64_t addr) {
+  if (s.has("size")) return s.u64("size");
+  auto it = world_.live().find({kind, object, addr});
+  if (it == world_.live().end())
+    kasim_finding("scenario", "%s: no \"size\" given and 0x%llx is not a live allocation of %s",
+                  s.op->name.c_str(), static_cast<unsigned long long>(addr), object.c_str());
+  return it->second;
 }
 
 }  // namespace kasim::scn

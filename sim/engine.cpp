@@ -539,7 +539,10 @@ void Engine::busy_wait(uint64_t ns) {
 
 uint64_t Engine::line_cost(const void* addr) {
   int here = cur_->cpu;
-  auto [it, inserted] = line_owner_.try_emplace(reinterpret_cast<uintptr_t>(addr) >> 6, here);
+  // Keyed by the word itself, not its host cache line: which words share a
+  // host line depends on the host heap's layout, and the price of an atomic
+  // must not (the same seed gives the same simulated time in every process).
+  auto [it, inserted] = line_owner_.try_emplace(reinterpret_cast<uintptr_t>(addr), here);
   bool remote = !inserted && it->second != here;
   it->second = here;
   return remote ? machine_.costs.atomic_remote : machine_.costs.atomic_local;

@@ -229,7 +229,11 @@ class Engine {
   // at their arrival time, and their handling counts towards the ns, as it
   // does for NetBSD's DELAY().
   void busy_wait(uint64_t ns);
-  // Cost of touching a cache line (atomics): local or remote, and records the toucher.
+  // Cost of an atomic on the word at addr: local if this CPU was the last to
+  // touch that word, remote otherwise; records the toucher. Every simulated
+  // word is its own cache line (no false sharing): see docs/cost-model.md.
+  //  => addr must stay the same word for the whole run (allocator words that
+  //     atomics touch live as long as the machine).
   uint64_t line_cost(const void* addr);
 
   // Blocks the current LWP on q until woken; returns the wake result
