@@ -1,5 +1,7 @@
-// allocators/boot.h: what the kernel builds at boot for the allocators in
-// kasim so far — kernel_map and the kmem arenas (NETBSD-ALLOCATORS.md §1, §6).
+// allocators/boot.h: what the kernel builds at boot for the allocators —
+// kernel_map and the kmem arenas, kmem_va_arena with its quantum caches
+// (NETBSD-ALLOCATORS.md §1, §2.4, §6). kmem's size-class caches follow
+// (kmem_init, allocators/kmem/kmem.h).
 #pragma once
 
 #include <cstdint>

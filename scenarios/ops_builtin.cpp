@@ -94,6 +94,11 @@ KASIM_REGISTER(builtin_ops) {
           .results = R_STATS,
           .run = [](OpEnv& env, const Step& s) {
             ObjectHandle* h = env.world().find_object(s.str("object"));
+            // A system object that exists only on some machines (a kmem cache
+            // this coherency unit skips, a quantum cache of another page size).
+            if (h == nullptr)
+              kasim_finding("scenario", "stats: there is no object \"%s\" on this machine",
+                            s.str("object").c_str());
             const ObjectSpec* spec = Registry::get().find_object(h->type);
             OpResult r;
             if (spec && spec->stats) r.stats = spec->stats(h->ptr);

@@ -58,6 +58,9 @@ class Runner {
         for (uint64_t r = 0; r < td.repeat; ++r)
           for (const Step& s : td.steps) exec(s);
       });
+      // Threads start when boot has finished, on every CPU: not earlier on a
+      // CPU whose clock boot left behind (boot runs on CPU 0 only).
+      c->ready_at = engine_.now();
       world_.add_thread(td.name, c);
     }
     for (const InterruptDecl& id : sc_.interrupts)

@@ -67,6 +67,14 @@ cpu_info* cpu_lookup(unsigned index) { return &eng().cpu(static_cast<int>(index)
 unsigned ncpu() { return static_cast<unsigned>(eng().ncpu()); }
 lwp_t* curlwp() { return eng().curlwp(); }
 uint64_t lwp_ncsw(const lwp_t* l) { return l->l_ncsw; }
+bool mp_online() {
+  Engine& e = eng();
+  if (e.ncpu() < 2) return false;
+  int users = 0;
+  for (const auto& c : e.lwps())
+    if (!c->system && ++users > 1) return true;
+  return false;
+}
 bool cpu_intr_p() { return eng().in_hardintr(); }
 bool cpu_softintr_p() { return eng().in_softintr(); }
 
@@ -134,6 +142,15 @@ void atomic_dec_uint(volatile unsigned* ptr) { atomic_dec_uint_nv(ptr); }
 
 void atomic_add_64(volatile uint64_t* ptr, int64_t delta) {
   atomic_rmw(ptr, [&](uint64_t v) { return v + static_cast<uint64_t>(delta); });
+}
+
+void* atomic_load_ptr(const volatile void* ptr) {
+  return atomic_rmw(static_cast<void* volatile*>(const_cast<volatile void*>(ptr)),
+                    [](void* old) { return old; });
+}
+
+void atomic_store_ptr(volatile void* ptr, void* value) {
+  atomic_rmw(static_cast<void* volatile*>(ptr), [&](void*) { return value; });
 }
 
 void membar_producer() { eng().charge(1); }

@@ -59,6 +59,10 @@ cpu_info* cpu_lookup(unsigned index);
 unsigned ncpu();
 lwp_t* curlwp();
 uint64_t lwp_ncsw(const lwp_t* l);  // curlwp->l_ncsw
+// mp_online: the secondary CPUs are running. False on a one-CPU machine and
+// while the machine has run only one user LWP (a scenario's boot LWP runs
+// alone, as NetBSD's lwp0 does before cpu_boot_secondary_processors).
+bool mp_online();
 bool cpu_intr_p();      // in a hard interrupt handler (IPL_VM and above)
 bool cpu_softintr_p();  // in a soft interrupt handler
 
@@ -83,10 +87,29 @@ void atomic_dec_uint(volatile unsigned* ptr);
 unsigned atomic_inc_uint_nv(volatile unsigned* ptr);
 unsigned atomic_dec_uint_nv(volatile unsigned* ptr);
 void atomic_add_64(volatile uint64_t* ptr, int64_t delta);
+// atomic_load_relaxed / atomic_store_relaxed on a pointer word: scheduling
+// points like the read-modify-write operations (a spin loop that reads a word
+// lets the schedule run the writer between two reads).
+void* atomic_load_ptr(const volatile void* ptr);
+void atomic_store_ptr(volatile void* ptr, void* value);
 // The machine is sequentially consistent, so barriers only cost time.
 void membar_producer();
 void membar_consumer();
 void membar_sync();
+
+// --- cross-calls: xcall(9) ---------------------------------------------------
+
+// xc_broadcast runs func(arg1, arg2) once on every CPU, each in that CPU's
+// "xcall/N" kernel thread (NetBSD's low-priority cross-calls), and returns a
+// ticket; xc_wait(ticket) sleeps until every CPU has run it.
+//  => from thread context only (both may sleep); flags must be 0 (XC_HIGHPRI,
+//     which runs the function from a soft interrupt, is not modelled).
+using xcfunc_t = void (*)(void* arg1, void* arg2);
+inline constexpr unsigned XC_HIGHPRI = 0x01;
+uint64_t xc_broadcast(unsigned flags, xcfunc_t func, void* arg1, void* arg2);
+void xc_wait(uint64_t where);
+// xc_barrier: a broadcast of nothing, waited for (pserialize's barrier).
+void xc_barrier(unsigned flags);
 
 // --- time --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "allocators/pool_cache/pool_cache.h"
 #include "allocators/uvm_km/uvm_km.h"
 
 namespace kasim {
@@ -306,7 +307,7 @@ void pool_do_put(pool* pp, vaddr_t v, pool_pq* pq) {
   if (word & bit) panic("pool_do_put: [%s] 0x%" PRIx64 " already freed", pp->pr_wchan, v);
   word |= bit;
   if ((pp->pr_roflags & PR_USEBMAP) == 0) ph->ph_itemlist.push_back(idx);
-  pp->pr_globals->live.erase(v);
+  pool_live_map(*pp->pr_globals, pp).erase(v);
   KASSERT(ph->ph_nmissing != 0);
   ph->ph_nmissing--;
   pp->pr_nput++;
@@ -686,7 +687,7 @@ vaddr_t pool_get(pool* pp, int flags) {
   }
   pp->pr_nget++;
   auto [lit, fresh] =
-      pp->pr_globals->live.emplace(v, pool_live_item{pp, pp->pr_size, (flags & PR_ZERO) != 0});
+      pool_live_map(*pp->pr_globals, pp).emplace(v, pool_live_item{pp, pp->pr_size, (flags & PR_ZERO) != 0});
   if (!fresh)
     kasim_finding("overlap", "pool_get: [%s] returned 0x%" PRIx64 ", which is live in [%s]",
                   pp->pr_wchan, v, lit->second.pp->pr_wchan);
@@ -764,6 +765,9 @@ int pool_reclaim(pool* pp) {
   KASSERTMSG(!cpu_intr_p() && !cpu_softintr_p(), "pool_reclaim: [%s] from interrupt context",
              pp->pr_wchan);
   if (pp->pr_drain_hook != nullptr) pp->pr_drain_hook(pp->pr_drain_hook_arg, PR_NOWAIT);
+  // The cache holds items the pool counts as out: destruct them first, so
+  // their pages can become empty (§12 item 14).
+  if (pp->pr_cache != nullptr) pool_cache_invalidate(pp->pr_cache);
   if (mutex_tryenter(&pp->pr_lock) == 0) return 0;
   pool_pq pq;
   const uint64_t curtime = time_uptime();

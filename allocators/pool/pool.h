@@ -48,6 +48,7 @@ inline constexpr uint64_t pool_inactive_time = 10;        // seconds
 inline constexpr unsigned POOL_UINT_MAX = 0xffffffffu;
 
 struct pool;
+struct pool_cache;
 
 // struct pool_allocator: page back end of a pool. Pages are simulated
 // addresses; pa_alloc returns 0 on failure.
@@ -95,7 +96,7 @@ struct pool {
   pool_pagelist pr_emptypages, pr_fullpages, pr_partpages;
   pool_item_header* pr_curpage = nullptr;
   pool* pr_phpool = nullptr;
-  void* pr_cache = nullptr;
+  pool_cache* pr_cache = nullptr;  // the pool_cache in front of it, if any
   unsigned pr_size = 0, pr_reqsize = 0, pr_align = 0, pr_itemoffset = 0;
   unsigned pr_itemsperpage = 0;
   unsigned pr_minitems = 0, pr_maxitems = POOL_UINT_MAX;
@@ -137,6 +138,10 @@ struct pool_live_item {
   const pool* pp = nullptr;
   unsigned size = 0;
   bool zeroed = false;
+  // pool_cache: the item sits in a cache group (out of the pool, held by no
+  // client), and whether the cache's constructor built it (and no dtor ran).
+  bool cached = false;
+  bool constructed = false;
 };
 
 // Per-machine pool state: pool_head (sorted by wchan), the drain cursor, the
@@ -153,11 +158,23 @@ struct pool_globals {
   std::unique_ptr<pool> phpool[PHPOOL_MAX];
   std::vector<std::unique_ptr<pool>> storage;  // kasim_pool_new
   std::map<vaddr_t, pool_live_item> live;
+  // Items of PR_RECURSIVE pools ("pool contains pools", e.g. vmem's quantum
+  // caches): they hold other pools' pages, so they overlap those pools'
+  // items by design and are checked among themselves.
+  std::map<vaddr_t, pool_live_item> live_recursive;
   pool_globals() = default;
   pool_globals(const pool_globals&) = delete;
   pool_globals& operator=(const pool_globals&) = delete;
 };
 pool_globals& pool_globals_get();
+// The shadow map that holds pp's live items.
+inline std::map<vaddr_t, pool_live_item>& pool_live_map(pool_globals& g, const pool* pp) {
+  return (pp->pr_roflags & PR_RECURSIVE) ? g.live_recursive : g.live;
+}
+inline const std::map<vaddr_t, pool_live_item>& pool_live_map(const pool_globals& g,
+                                                              const pool* pp) {
+  return (pp->pr_roflags & PR_RECURSIVE) ? g.live_recursive : g.live;
+}
 
 // pool_subsystem_init: the allocators, phpools, and the page daemon's
 // pool_drain hook. Called by the first pool_init if not before.

@@ -126,12 +126,15 @@ std::vector<std::string> pool_chk(const pool* pp) {
   return out;
 }
 
-std::vector<std::string> pool_chk_items(const pool_globals& g) {
-  std::vector<std::string> out;
-  std::map<const pool*, uint64_t> count;
+namespace {
+
+// One shadow map: items overlap no other item of the map, and each is out
+// of a page of its pool; counts the items of each pool.
+void chk_live_map(const std::map<vaddr_t, pool_live_item>& live,
+                  std::map<const pool*, uint64_t>& count, std::vector<std::string>& out) {
   vaddr_t prev_end = 0;
   const pool* prev_pp = nullptr;
-  for (const auto& [v, li] : g.live) {
+  for (const auto& [v, li] : live) {
     const pool* pp = li.pp;
     count[pp]++;
     if (prev_pp != nullptr && v < prev_end)
@@ -163,6 +166,15 @@ std::vector<std::string> pool_chk_items(const pool_globals& g) {
       out.push_back(kasim_format("live item 0x%" PRIx64 " of pool %s is not aligned to %u", v,
                         pp->pr_wchan, pp->pr_align));
   }
+}
+
+}  // namespace
+
+std::vector<std::string> pool_chk_items(const pool_globals& g) {
+  std::vector<std::string> out;
+  std::map<const pool*, uint64_t> count;
+  chk_live_map(g.live, count, out);
+  chk_live_map(g.live_recursive, count, out);
   for (const pool* pp : g.pool_head) {
     if (pp->pr_lock.owner != nullptr) continue;
     auto it = count.find(pp);

@@ -10,10 +10,22 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #include "allocators/vmem/vmem.h"
 
+#include "allocators/pool_cache/pool_cache.h"
+
 namespace kasim {
+
+// The pool allocator of an arena's quantum caches: NetBSD reaches the arena
+// from the pool (pr_qcache->qc_vmem); kasim's allocator carries it. The
+// pool_allocator is the first member, so the pool's pr_alloc converts back.
+struct qc_allocator {
+  pool_allocator qa_pa;
+  vmem_t* qa_vmem = nullptr;
+};
+static_assert(std::is_standard_layout_v<qc_allocator>);
 
 namespace {
 
@@ -451,6 +463,105 @@ void vmem_xfree_bt(vmem_t* vm, bt_t* bt) {
   }
 }
 
+// --- quantum caches (§2.4) -------------------------------------------------------
+
+// prf_to_vmf / vmf_to_prf: pool(9) flags to vmem(9) flags and back.
+vm_flag_t prf_to_vmf(int prflags) {
+  KASSERTMSG((prflags & ~(PR_LIMITFAIL | PR_WAITOK | PR_NOWAIT)) == 0,
+             "prf_to_vmf: pool flags 0x%x beyond PR_LIMITFAIL|PR_WAITOK|PR_NOWAIT", prflags);
+  return (prflags & PR_WAITOK) ? VM_SLEEP : VM_NOSLEEP;
+}
+
+int vmf_to_prf(vm_flag_t vmflags) { return (vmflags & VM_SLEEP) ? PR_WAITOK : PR_NOWAIT; }
+
+// qc_poolpage_size: the smallest power of 2 greater than 3 * qcache_max, so
+// that a pool page holds at least 3 of the largest items.
+vmem_size_t qc_poolpage_size(vmem_size_t qcache_max) {
+  int i = 0;
+  while (ORDER2SIZE(i) <= qcache_max * 3) i++;
+  return ORDER2SIZE(i);
+}
+
+vmem_t* qc_pool_vmem(const pool* pp) {
+  return reinterpret_cast<const qc_allocator*>(pp->pr_alloc)->qa_vmem;
+}
+
+// qc_poolpage_alloc: a qcache pool page is an instant-fit allocation of the
+// arena itself; being larger than vm_qcache_max, it is a busy segment.
+vaddr_t qc_poolpage_alloc(pool* pp, int prflags) {
+  vmem_t* vm = qc_pool_vmem(pp);
+  vmem_addr_t addr = 0;
+  if (vmem_alloc(vm, pp->pr_alloc->pa_pagesz, prf_to_vmf(prflags) | VM_INSTANTFIT, &addr) != 0)
+    return 0;
+  return addr;
+}
+
+void qc_poolpage_free(pool* pp, vaddr_t addr) {
+  vmem_free(qc_pool_vmem(pp), addr, pp->pr_alloc->pa_pagesz);
+}
+
+// qc_init: the quantum caches for sizes i * quantum, i = nq..1, largest
+// first; a size whose pool would hold as many items per page as the next
+// larger one's shares that cache instead.
+//  => before the arena is used; not from interrupt context.
+void qc_init(vmem_t* vm, vmem_size_t qcache_max, int ipl) {
+  const vmem_size_t idx_max = std::min<vmem_size_t>(qcache_max >> vm->vm_quantum_shift,
+                                                    VMEM_QCACHE_IDX_MAX);
+  vm->vm_qcache_max = idx_max << vm->vm_quantum_shift;
+  if (idx_max == 0) return;
+  auto* qa = new qc_allocator();
+  qa->qa_vmem = vm;
+  qa->qa_pa.pa_alloc = qc_poolpage_alloc;
+  qa->qa_pa.pa_free = qc_poolpage_free;
+  vm->vm_qcache_pagesz = qc_poolpage_size(vm->vm_qcache_max);
+  KASSERTMSG(vm->vm_qcache_pagesz <= 0x80000000ULL,
+             "qc_init: vmem %s: pool page of 0x%" PRIx64 " bytes is too large", vm->vm_name,
+             vm->vm_qcache_pagesz);
+  qa->qa_pa.pa_pagesz = static_cast<unsigned>(vm->vm_qcache_pagesz);
+  qa->qa_pa.pa_name = "vmem qcache";
+  vm->vm_qcache_allocator = qa;
+  vm->vm_qcache_store = new qcache_t[VMEM_QCACHE_IDX_MAX];
+
+  qcache_t* prevqc = nullptr;
+  for (vmem_size_t i = idx_max; i > 0; i--) {
+    qcache_t* qc = &vm->vm_qcache_store[i - 1];
+    const vmem_size_t size = i << vm->vm_quantum_shift;
+    qc->qc_vmem = vm;
+    std::snprintf(qc->qc_name, sizeof qc->qc_name, "%s-%" PRIu64, vm->vm_name, size);
+    pool_cache_t pc = pool_cache_init(size, static_cast<unsigned>(ORDER2SIZE(vm->vm_quantum_shift)),
+                                      0, PR_NOALIGN | PR_NOTOUCH | PR_RECURSIVE, qc->qc_name,
+                                      &qa->qa_pa, ipl, nullptr, nullptr, nullptr);
+    KASSERT(pc != nullptr);
+    qc->qc_cache = pc;
+    if (prevqc != nullptr &&
+        pc->pc_pool.pr_itemsperpage == prevqc->qc_cache->pc_pool.pr_itemsperpage) {
+      // As many per page as the next larger size: share that cache.
+      pool_cache_destroy(pc);
+      qc->qc_cache = nullptr;
+      vm->vm_qcache[i - 1] = prevqc;
+      continue;
+    }
+    vm->vm_qcache[i - 1] = qc;
+    prevqc = qc;
+  }
+}
+
+// qc_destroy: destroy each distinct quantum cache (aliases share one).
+//  => no qcache item may be out (pool_destroy asserts it).
+void qc_destroy(vmem_t* vm) {
+  const qcache_t* prevqc = nullptr;
+  const vmem_size_t idx_max = vm->vm_qcache_max >> vm->vm_quantum_shift;
+  for (vmem_size_t i = 0; i < idx_max; i++) {
+    qcache_t* qc = vm->vm_qcache[i];
+    if (qc == prevqc) continue;
+    pool_cache_destroy(qc->qc_cache);
+    qc->qc_cache = nullptr;
+    prevqc = qc;
+  }
+  for (qcache_t*& qc : vm->vm_qcache) qc = nullptr;
+  vm->vm_qcache_max = 0;
+}
+
 // Frees the arena's host memory. Its tags go back to the machine's pool;
 // with `to_pool` false (the machine is going away) they are left to the
 // slabs, which are freed wholesale.
@@ -468,6 +579,9 @@ void vmem_free_host(vmem_t* vm, bool to_pool) {
     }
   }
   if (vm->vm_hashlist != &vm->vm_hash0) delete[] vm->vm_hashlist;
+  // The quantum caches' pool_caches belong to the machine's pool_cache state.
+  delete[] vm->vm_qcache_store;
+  delete vm->vm_qcache_allocator;
   delete vm;
 }
 
@@ -483,6 +597,9 @@ vmem_t* vmem_init(const char* name, vmem_addr_t base, vmem_size_t size, vmem_siz
              "vmem_create: %s: quantum 0x%" PRIx64 " is not a power of 2", name, quantum);
   KASSERTMSG((flags & VM_PRIVTAGS) == 0 || size == 0,
              "vmem_create: %s: VM_PRIVTAGS needs an initial size of 0", name);
+  KASSERTMSG((qcache_max & (quantum - 1)) == 0,
+             "vmem_create: %s: qcache_max 0x%" PRIx64 " is not a multiple of the quantum", name,
+             qcache_max);
 
   vmem_globals& g = vmem_globals_get();
   vmem_t* vm = new vmem();
@@ -501,14 +618,10 @@ vmem_t* vmem_init(const char* name, vmem_addr_t base, vmem_size_t size, vmem_siz
   vm->vm_releasefn = releasefn;
   vm->vm_arg = arg;
   vm->vm_ipl = ipl;
-  // qc_init: qcache_max is clamped to VMEM_QCACHE_IDX_MAX quanta. The caches
-  // themselves come with pool_cache(9); until then vmem_alloc goes to xalloc.
-  vm->vm_qcache_max =
-      std::min(qcache_max, static_cast<vmem_size_t>(VMEM_QCACHE_IDX_MAX) << vm->vm_quantum_shift) &
-      ~vm->vm_quantum_mask;
   vm->vm_hashsize = 1;
   vm->vm_hashmask = 0;
   vm->vm_hashlist = &vm->vm_hash0;
+  qc_init(vm, qcache_max, ipl);
   vm->vm_rehash_next = (kernel_now_ns() / VMEM_REHASH_INTERVAL_NS + 1) * VMEM_REHASH_INTERVAL_NS;
 
   if (size != 0) {
@@ -580,6 +693,8 @@ vmem_t* vmem_xcreate(const char* name, vmem_addr_t base, vmem_size_t size, vmem_
 
 void vmem_destroy(vmem_t* vm) {
   vmem_globals& g = vmem_globals_get();
+  // The quantum caches go first: their pool pages are busy segments.
+  if (vm->vm_qcache_max != 0) qc_destroy(vm);
   // NetBSD unlinks the arena first and then asserts, while draining the busy
   // hash, that every hashed tag is a static span: the hash holds busy tags
   // only, so any tag there is an outstanding allocation. kasim asserts first,
@@ -596,7 +711,6 @@ void vmem_destroy(vmem_t* vm) {
   KASSERTMSG(it != g.vmem_list.end(), "vmem_destroy: not an arena");
   g.vmem_list.erase(it);
   mutex_exit(&g.vmem_list_lock);
-  // qc_destroy: no quantum caches yet.
   mutex_destroy(&vm->vm_lock);
   cv_destroy(&vm->vm_cv);
   vmem_free_host(vm, true);
@@ -613,9 +727,18 @@ int vmem_alloc(vmem_t* vm, vmem_size_t size, vm_flag_t flags, vmem_addr_t* addrp
              vm->vm_name, flags);
   if (flags & VM_SLEEP) VMEM_ASSERT_SLEEPABLE("vmem_alloc");
 
-  // size <= vm_qcache_max would go to the quantum cache (pool_cache(9), not yet built).
-  const int error =
-      vmem_xalloc(vm, size, 0, 0, 0, VMEM_ADDR_MIN, VMEM_ADDR_MAX, flags, addrp);
+  int error;
+  if (size <= vm->vm_qcache_max) {
+    // The quantum cache of ceil(size / quantum) quanta. The item stays a
+    // busy part of its pool page in the arena, whatever happens to it.
+    const vmem_size_t qidx = (size + vm->vm_quantum_mask) >> vm->vm_quantum_shift;
+    qcache_t* qc = vm->vm_qcache[qidx - 1];
+    const vaddr_t p = pool_cache_get(qc->qc_cache, vmf_to_prf(flags));
+    if (p != 0) *addrp = p;
+    error = p == 0 ? ENOMEM_ : 0;
+  } else {
+    error = vmem_xalloc(vm, size, 0, 0, 0, VMEM_ADDR_MIN, VMEM_ADDR_MAX, flags, addrp);
+  }
   KASSERTMSG(error || (*addrp & vm->vm_quantum_mask) == 0,
              "vmem_alloc: vmem %s: addr 0x%" PRIx64 " not quantum-aligned", vm->vm_name, *addrp);
   KASSERTMSG(error == 0 || (flags & VM_SLEEP) == 0, "vmem_alloc: vmem %s: VM_SLEEP failed",
@@ -785,7 +908,12 @@ void vmem_free(vmem_t* vm, vmem_addr_t addr, vmem_size_t size) {
   KASSERTMSG(size > 0, "vmem_free: vmem %s: addr 0x%" PRIx64 " size 0", vm->vm_name, addr);
   KASSERTMSG((addr & vm->vm_quantum_mask) == 0,
              "vmem_free: vmem %s: addr 0x%" PRIx64 " not quantum-aligned", vm->vm_name, addr);
-  // size <= vm_qcache_max would go back to the quantum cache (not yet built).
+  if (size <= vm->vm_qcache_max) {
+    // Back to its quantum cache: the arena's busy accounting does not change.
+    const vmem_size_t qidx = (size + vm->vm_quantum_mask) >> vm->vm_quantum_shift;
+    pool_cache_put(vm->vm_qcache[qidx - 1]->qc_cache, addr);
+    return;
+  }
   vmem_xfree(vm, addr, size);
 }
 

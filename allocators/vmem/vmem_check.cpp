@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "allocators/pool_cache/pool_cache.h"
 #include "allocators/vmem/vmem.h"
 
 namespace kasim {
@@ -218,6 +219,38 @@ std::vector<std::string> vmem_check(const vmem_t* vm) {
     nreserve++;
   if (nreserve != vm->vm_nfreetags)
     problem(kasim_format("vm_nfreetags %zu but the reserve holds %zu tags", vm->vm_nfreetags, nreserve));
+
+  // Quantum caches: slot i serves i+1 quanta (or shares the next larger
+  // slot's cache, whose own size check covers it), and every page of their pools is a busy
+  // segment of exactly the qcache page size: a qcache item stays busy in the
+  // arena, inside its pool page, whether a client or the cache holds it.
+  const vmem_size_t nq = vm->vm_qcache_max >> vm->vm_quantum_shift;
+  if (nq > static_cast<vmem_size_t>(VMEM_QCACHE_IDX_MAX))
+    problem(kasim_format("vm_qcache_max 0x%" PRIx64 " exceeds %d quanta", vm->vm_qcache_max,
+                         VMEM_QCACHE_IDX_MAX));
+  const qcache_t* prevqc = nullptr;
+  for (vmem_size_t i = nq; i-- > 0 && nq <= static_cast<vmem_size_t>(VMEM_QCACHE_IDX_MAX);) {
+    const qcache_t* qc = vm->vm_qcache[i];
+    const vmem_size_t size = (i + 1) << vm->vm_quantum_shift;
+    if (qc == nullptr || qc->qc_cache == nullptr) {
+      problem(kasim_format("qcache for 0x%" PRIx64 " bytes is missing", size));
+      continue;
+    }
+    const pool* pp = &qc->qc_cache->pc_pool;
+    if (qc != prevqc) {
+      if (pp->pr_size != size)
+        problem(kasim_format("qcache %s holds %u-byte items, not 0x%" PRIx64, pp->pr_wchan,
+                             pp->pr_size, size));
+      if (pp->pr_lock.owner == nullptr)
+        for (const auto& [page, ph] : pp->pr_phtree)
+          if (vmem_busy_size(vm, page) != vm->vm_qcache_pagesz)
+            problem(kasim_format("qcache %s: pool page 0x%" PRIx64
+                                 " is not a busy segment of 0x%" PRIx64 " bytes",
+                                 pp->pr_wchan, page, vm->vm_qcache_pagesz));
+    }
+    prevqc = qc;
+    if (out.size() > kMaxProblems) return out;
+  }
   return out;
 }
 

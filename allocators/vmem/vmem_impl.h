@@ -36,6 +36,17 @@ inline constexpr size_t VMEM_NAME_MAX = 16;
 struct vmem_btag;
 using bt_t = vmem_btag;
 struct vmem_globals;
+struct pool_cache;
+struct qc_allocator;
+
+// qcache_t: one quantum cache — a pool_cache of i quanta whose pool pages
+// come from the arena itself (qc_init, §2.4).
+struct qcache {
+  pool_cache* qc_cache = nullptr;
+  vmem* qc_vmem = nullptr;
+  char qc_name[VMEM_NAME_MAX + 24] = {};  // "%s-%zu" (kasim does not truncate it)
+};
+using qcache_t = qcache;
 
 struct vmem_btag_list {  // LIST_HEAD
   vmem_btag* lh_first = nullptr;
@@ -85,9 +96,14 @@ struct vmem {
   vmem_size_t vm_size = 0;
   vmem_size_t vm_inuse = 0;
   char vm_name[VMEM_NAME_MAX + 1] = {};
-  // Quantum cache: qc_init's clamped qcache_max. The caches themselves need
-  // pool_cache(9) and are not built yet (docs/fidelity.md).
+  // Quantum caches (qc_init): vm_qcache[i] serves requests of i+1 quanta;
+  // a size whose cache would hold as many items per pool page as the next
+  // larger one shares that one's qcache. All NULL when vm_qcache_max is 0.
   vmem_size_t vm_qcache_max = 0;
+  qcache_t* vm_qcache[VMEM_QCACHE_IDX_MAX] = {};
+  qcache_t* vm_qcache_store = nullptr;            // [VMEM_QCACHE_IDX_MAX], host memory
+  qc_allocator* vm_qcache_allocator = nullptr;    // the pool allocator of the qcaches
+  vmem_size_t vm_qcache_pagesz = 0;               // its pa_pagesz
   // kasim
   int vm_ipl = 0;
   uint64_t vm_serial = 0;         // deterministic identity for vmem_dump's %p

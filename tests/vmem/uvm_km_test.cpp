@@ -197,13 +197,19 @@ TEST(UvmKm, KmemAllocNosleepShortageReturnsEnomemAndTheVa) {
     EXPECT_EQ(vmem_size(g.kmem_arena, VMEM_ALLOC), 0u);  // the imported span went back
     EXPECT_EQ(uvm_free_pages(), 64u);
     EXPECT_EQ(s.e->pages().nmapped(), 0u);
-    // A fitting one is page-backed, every page.
+    // A fitting one is page-backed, every page. Three pages are within this
+    // small kmem's qcache_max (4 pages): the VA is an item of the kva-12288
+    // quantum cache, inside a busy pool page of 64 KiB.
     ASSERT_EQ(uvm_km_kmem_alloc(g.kmem_va_arena, 3 * PS - 1, VM_NOSLEEP | VM_INSTANTFIT, &va), 0);
     for (int i = 0; i < 3; i++) EXPECT_TRUE(pmap_extract(pmap_kernel(), va + i * PS, nullptr));
-    EXPECT_EQ(vmem_busy_size(g.kmem_va_arena, va), 3 * PS);
+    EXPECT_EQ(vmem_busy_size(g.kmem_va_arena, va), 16 * PS);
     uvm_km_kmem_free(g.kmem_va_arena, va, 3 * PS);
-    EXPECT_EQ(s.e->pages().nmapped(), 0u);
-    EXPECT_EQ(uvm_free_pages(), 64u);
+    // The VA stays in the cache; the only pages still mapped are the
+    // caches' metadata (pool header and group) in kmem_meta_arena.
+    EXPECT_EQ(vmem_size(g.kmem_va_arena, VMEM_ALLOC), 16 * PS);
+    const uint64_t meta_pages = vmem_size(g.kmem_meta_arena, VMEM_ALLOC | VMEM_FREE) / PS;
+    EXPECT_EQ(s.e->pages().nmapped(), meta_pages);
+    EXPECT_EQ(uvm_free_pages(), 64u - meta_pages);
   });
 }
 

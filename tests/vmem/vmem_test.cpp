@@ -657,15 +657,25 @@ TEST(Vmem, NameIsTruncatedTo16Characters) {
   });
 }
 
+// §2.4: qcache_max is clamped to 16 quanta, and a small vmem_alloc is an
+// item of a quantum cache whose pool page (the smallest power of 2 above
+// 3 * 16 quanta: 64 quanta) is the busy segment.
 TEST(Vmem, QcacheMaxIsClampedTo16Quanta) {
-  expect_clean([] {
-    vmem_t* vm = vmem_create("q", BASE, 64 * Q, Q, nullptr, nullptr, nullptr, 100 * Q, VM_NOSLEEP,
-                             IPL_VM);
+  Sim s;
+  s.lwp("t", 0, [&] {
+    kasim_vm_boot(s.boot_params());  // the caches' metadata lives in kmem_meta_arena
+    vmem_t* vm = vmem_create("q", BASE, 128 * Q, Q, nullptr, nullptr, nullptr, 100 * Q,
+                             VM_NOSLEEP, IPL_VM);
     EXPECT_EQ(vm->vm_qcache_max, 16 * Q);
-    // No quantum caches yet: a small vmem_alloc is a plain arena allocation.
+    EXPECT_EQ(vm->vm_qcache_pagesz, 64 * Q);
     vmem_addr_t a = must_alloc(vm, Q);
-    EXPECT_EQ(vmem_busy_size(vm, a), Q);
+    EXPECT_EQ(vmem_busy_size(vm, a), 64 * Q);  // the first item starts the pool page
+    EXPECT_EQ(vmem_size(vm, VMEM_ALLOC), 64 * Q);
+    vmem_free(vm, a, Q);
+    EXPECT_EQ(vmem_size(vm, VMEM_ALLOC), 64 * Q);  // back in the cache, still busy
+    EXPECT_EQ(problems(vm), "");
   });
+  ASSERT_EQ(s.run(), Outcome::completed) << s.finding();
 }
 
 TEST(Vmem, DestroyWithoutBusySegmentsIsClean) {
