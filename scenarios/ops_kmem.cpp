@@ -48,31 +48,26 @@ OpSpec alloc_op(const char* name, vaddr_t (*fn)(size_t, km_flag_t), const char* 
             env.track_alloc("kmem", "kmem", v, size);
             return OpResult::with_addr(v);
           },
-          .help = help};
+          .help = help,
+          .allocates = "kmem"};
 }
 
 OpSpec free_op(const char* name, void (*fn)(vaddr_t, size_t), const char* help) {
   return {.name = name,
           .args = {arg_label("ref"), arg_u64("addr"), arg_u64("size")},
           .validate = need_addr_or_ref,
-          .run = [fn, name](OpEnv& env, const Step& s) {
+          .run = [fn](OpEnv& env, const Step& s) {
             const uint64_t addr = env.addr_or_ref(s, "addr");
-            uint64_t size = s.u64("size");
-            if (!s.has("size")) {
-              // No size given: the one the allocation was made with.
-              auto it = env.world().live().find({"kmem", "kmem", addr});
-              if (it == env.world().live().end())
-                kasim_finding("scenario", "%s: no \"size\" given and 0x%" PRIx64
-                              " is not a live kmem allocation", name, addr);
-              size = it->second;
-            }
+            const uint64_t size = env.size_or_tracked(s, "kmem", "kmem", addr);
             // Untracked before the free: once the object is back in its cache,
             // another CPU may get it (and track it) before this free returns.
             env.track_free("kmem", "kmem", addr);
             fn(addr, static_cast<size_t>(size));
             return OpResult::none();
           },
-          .help = help};
+          .help = help,
+          // Any kmem allocation: kmem_free and kmem_intr_free are the same back end.
+          .frees = "kmem"};
 }
 
 // A system cache's counters: its pool's, as "stats" on a pool gives them,

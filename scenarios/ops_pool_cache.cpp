@@ -176,29 +176,39 @@ KASIM_REGISTER(pool_cache_ops) {
             env.track_alloc("pool_cache", s.str("cache"), v, pc->pc_pool.pr_size);
             return OpResult::with_addr(v);
           },
-          .help = "pool_cache_get(cache, flags): a constructed object, or NULL"});
+          .help = "pool_cache_get(cache, flags): a constructed object, or NULL",
+          .allocates = "pool_cache",
+          .object_arg = "cache"});
 
   reg.op({.name = "pool_cache_put",
           .args = {arg_object("cache", {"pool_cache"}), arg_u64("addr"), arg_label("ref")},
           .validate = need_addr_or_ref,
           .run = [](OpEnv& env, const Step& s) {
             const uint64_t v = env.addr_or_ref(s, "addr");
-            pool_cache_put(cache_of(env, s), v);
+            // Untracked first: once the object is back in a group another CPU
+            // may get it (and track it) before this op returns.
             env.track_free("pool_cache", s.str("cache"), v);
+            pool_cache_put(cache_of(env, s), v);
             return OpResult::none();
           },
-          .help = "pool_cache_put(cache, addr or ref)"});
+          .help = "pool_cache_put(cache, addr or ref)",
+          .frees = "pool_cache",
+          .object_arg = "cache"});
 
   reg.op({.name = "pool_cache_destruct_object",
           .args = {arg_object("cache", {"pool_cache"}), arg_u64("addr"), arg_label("ref")},
           .validate = need_addr_or_ref,
           .run = [](OpEnv& env, const Step& s) {
             const uint64_t v = env.addr_or_ref(s, "addr");
-            pool_cache_destruct_object(cache_of(env, s), v);
+            // Untracked first: once the object is back in a group another CPU
+            // may get it (and track it) before this op returns.
             env.track_free("pool_cache", s.str("cache"), v);
+            pool_cache_destruct_object(cache_of(env, s), v);
             return OpResult::none();
           },
-          .help = "pool_cache_destruct_object(cache, addr or ref): dtor, then pool_put"});
+          .help = "pool_cache_destruct_object(cache, addr or ref): dtor, then pool_put",
+          .frees = "pool_cache",
+          .object_arg = "cache"});
 
   reg.op({.name = "pool_cache_invalidate",
           .args = {arg_object("cache", {"pool_cache"})},

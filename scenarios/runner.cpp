@@ -53,21 +53,26 @@ class Runner {
       world_.add_object(d.name, d.spec->create(env, d));
     }
     boot_where_ = nullptr;
-    for (const ThreadDecl& td : sc_.threads) {
-      Ctx* c = engine_.spawn_lwp(td.name, td.cpu, [this, &td] {
+    for (const ThreadDecl& td : sc_.threads)
+      spawn_thread(td.name, td.cpu, [this, &td] {
         for (uint64_t r = 0; r < td.repeat; ++r)
           for (const Step& s : td.steps) exec(s);
       });
-      // Threads start when boot has finished, on every CPU: not earlier on a
-      // CPU whose clock boot left behind (boot runs on CPU 0 only).
-      c->ready_at = engine_.now();
-      world_.add_thread(td.name, c);
-    }
     for (const InterruptDecl& id : sc_.interrupts)
       engine_.add_interrupt(id.name, id.cpu, id.ipl, id.at, id.every, id.count, [this, &id] {
         for (const Step& s : id.steps) exec(s);
       });
     if (sc_.workload.present) start_workload();
+  }
+
+  // A scenario thread (an LWP of `threads` or of the workload). It starts
+  // when boot has finished, on every CPU: not earlier on a CPU whose clock
+  // boot left behind (boot runs on CPU 0 only).
+  template <class F>
+  void spawn_thread(const std::string& name, int cpu, F&& body) {
+    Ctx* c = engine_.spawn_lwp(name, cpu, std::forward<F>(body));
+    c->ready_at = engine_.now();
+    world_.add_thread(name, c);
   }
 
   // The "workload" section: threads_per_cpu LWPs on every CPU and one
@@ -83,11 +88,9 @@ class Runner {
       for (uint64_t k = 0; k < w.threads_per_cpu; ++k) {
         if (w.ops_per_thread == 0) break;
         auto ctx = std::make_shared<WorkloadCtx>(seeds.next(), w.mix);
-        const std::string name = "w" + std::to_string(cpu) + "." + std::to_string(k);
-        Ctx* c = engine_.spawn_lwp(name, cpu, [this, ctx, &w] {
+        spawn_thread("w" + std::to_string(cpu) + "." + std::to_string(k), cpu, [this, ctx, &w] {
           for (uint64_t i = 0; i < w.ops_per_thread; ++i) run_drawn(*ctx);
         });
-        world_.add_thread(name, c);
       }
     if (!w.interrupts) return;
     const WorkloadInterrupts& wi = *w.interrupts;
