@@ -8,6 +8,8 @@
 // EINVAL (docs/fidelity.md, section "extent").
 #include "allocators/extent/extent.h"
 
+#include "allocators/kmem/kmem.h"
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -232,16 +234,14 @@ extent_globals& extent_globals_get() { return machine_local<extent_globals>(); }
 
 // --- the struct extent memory ------------------------------------------------------
 
-// extent_struct_alloc: memory for a non-fixed struct extent. NetBSD takes it
-// from kmem(9) (kmem_alloc(sizeof *ex, KM_SLEEP or KM_NOSLEEP)); kasim takes
-// it from a pool of EXTENT_SIZE items, which allocates and fails for real
-// (EX_NOWAIT with no memory gives 0), until kmem_alloc is the source.
+// extent_struct_alloc: memory for a non-fixed struct extent, from kmem(9) as
+// NetBSD takes it: EX_WAITOK sleeps (KM_SLEEP), otherwise 0 on failure.
+//  => kmem_init has run (kmem_alloc's own contract: not from interrupt context).
 vaddr_t extent_struct_alloc(int flags) {
-  extent_globals& g = extent_globals_get();
-  return pool_get(g.exstructpool, (flags & EX_WAITOK) ? PR_WAITOK : PR_NOWAIT);
+  return kmem_alloc(EXTENT_SIZE, (flags & EX_WAITOK) ? KM_SLEEP : KM_NOSLEEP);
 }
 
-void extent_struct_free(vaddr_t addr) { pool_put(extent_globals_get().exstructpool, addr); }
+void extent_struct_free(vaddr_t addr) { kmem_free(addr, EXTENT_SIZE); }
 
 // --- API -------------------------------------------------------------------------
 
@@ -251,8 +251,6 @@ void extent_init() {
   KASSERTMSG(!cpu_intr_p() && !cpu_softintr_p(), "extent_init: from interrupt context");
   g.expool = kasim_pool_new();
   pool_init(g.expool, EXTENT_REGION_SIZE, 0, 0, 0, "extent", nullptr, IPL_VM);
-  g.exstructpool = kasim_pool_new();
-  pool_init(g.exstructpool, EXTENT_SIZE, 0, 0, 0, "extentstruct", nullptr, IPL_VM);
   g.inited = true;
 }
 

@@ -120,14 +120,12 @@ struct extent_given {
   u_long boundary = EX_NOBOUNDARY, bound_base = 0;
 };
 
-// Per-machine extent state: expool, the pool standing in for kmem(9) as the
-// source of struct extent, every descriptor's host contents by simulated
+// Per-machine extent state: expool, every descriptor's host contents by simulated
 // address, every live extent (creation order) and the shadow of what callers
 // were given.
 struct extent_globals {
   bool inited = false;
   pool* expool = nullptr;
-  pool* exstructpool = nullptr;
   std::map<vaddr_t, std::unique_ptr<extent_region>> descriptors;
   std::map<vaddr_t, std::unique_ptr<extent_fixed>> extents;  // by ex_addr
   std::vector<extent*> extent_list;

@@ -6,13 +6,16 @@
 #include <vector>
 
 #include "allocators/extent/extent.h"
+#include "allocators/kmem/kmem.h"
 #include "tests/pool/pool_harness.h"
 
 namespace kasim::test {
 
-// Boots the kmem arenas and pools, then extent_init (in an LWP).
+// Boots the kmem arenas, pools and kmem's caches (the struct extent comes from
+// kmem_alloc), then extent_init (in an LWP).
 inline void extent_boot(const Sim& s) {
   pool_boot(s);
+  kmem_init(64);
   extent_init();
 }
 
@@ -50,6 +53,7 @@ inline void extent_contract(const std::function<void()>& body,
                             std::initializer_list<const char*> needles) {
   pool_contract(
       [&] {
+        kmem_init(64);
         extent_init();
         body();
       },

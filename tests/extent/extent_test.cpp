@@ -381,21 +381,30 @@ TEST(Extent, PrintFormat) {
   });
 }
 
-// The struct extent of a non-fixed extent comes from a pool that fails for
-// real under EX_NOWAIT; extent_destroy gives it and every descriptor back.
+// The struct extent of a non-fixed extent comes from kmem_alloc (the cache
+// kmem routes 64 bytes to), which fails for real under EX_NOWAIT;
+// extent_destroy gives it and every descriptor back.
 TEST(Extent, StructMemoryAndDestroy) {
   extent_clean([] {
     extent_globals& g = extent_globals_get();
+    kmem_globals& kg = kmem_globals_get();
+    const kmem_route r = kmem_route_of(kg.layout, EXTENT_SIZE);
+    ASSERT_EQ(r.kind, kmem_route_kind::small);
+    pool* structs = &kg.caches[r.cls]->pc_pool;
+    const uint64_t live0 = kg.live.size();
     extent* ex = mk(0, 0xff);
-    EXPECT_EQ(g.exstructpool->pr_nout, 1u);
+    EXPECT_EQ(kg.live.size(), live0 + 1);
+    EXPECT_EQ(kg.live.count(ex->ex_addr), 1u);
     ASSERT_EQ(extent_alloc_region(ex, 0, 1, 0), 0);
     ASSERT_EQ(extent_alloc_region(ex, 4, 1, 0), 0);
     EXPECT_EQ(g.expool->pr_nout, 2u);
     extent_destroy(ex);
     EXPECT_EQ(g.expool->pr_nout, 0u);
-    EXPECT_EQ(g.exstructpool->pr_nout, 0u);
+    EXPECT_EQ(kg.live.size(), live0);
     EXPECT_TRUE(g.extent_list.empty());
-    ASSERT_EQ(pool_sethardlimit(g.exstructpool, 1, nullptr, 0), 0);
+    // Nothing cached, so a hard limit of what is out now leaves no room.
+    pool_cache_invalidate(kg.caches[r.cls]);
+    ASSERT_EQ(pool_sethardlimit(structs, static_cast<int>(structs->pr_nout) + 1, nullptr, 0), 0);
     extent* a = extent_create("a", 0, 1, 0, 0, EX_NOWAIT);
     ASSERT_NE(a, nullptr);
     EXPECT_EQ(extent_create("b", 0, 1, 0, 0, EX_NOWAIT), nullptr);
