@@ -26,9 +26,9 @@ KASIM_INVARIANT(pool_cache) {
   if (!cg.inited) return;
   const pool_globals& g = engine.local<pool_globals>();
   constexpr size_t kCheapObjects = 4096;
-  for (const pool_cache* pc : cg.caches) {
+  for (const pool_cache* pc : cg.caches)
     for (std::string& p : pool_cache_check(pc)) out.push_back({"pool_cache", std::move(p)});
-    if (!full && g.live.size() > kCheapObjects) continue;
-    for (std::string& p : pool_cache_chk_shadow(pc, g)) out.push_back({"pool_cache", std::move(p)});
-  }
+  if (!full && g.live.size() + g.live_recursive.size() > kCheapObjects) return;
+  for (std::string& p : pool_cache_chk_shadow_all(cg.caches, g))
+    out.push_back({"pool_cache", std::move(p)});
 }

@@ -141,6 +141,10 @@ std::vector<std::string> pool_cache_check(const pool_cache* pc);
 // marked cached, in exactly one group; the shadow's cached objects of the
 // cache are exactly those in its groups (conservation).
 std::vector<std::string> pool_cache_chk_shadow(const pool_cache* pc, const pool_globals& g);
+// pool_cache_chk_shadow_all: pool_cache_chk_shadow of every cache in caches,
+// with one pass over the pool shadow for all of them.
+std::vector<std::string> pool_cache_chk_shadow_all(const std::vector<pool_cache*>& caches,
+                                                   const pool_globals& g);
 // Σ avail over every group of the cache (per-CPU, full, part).
 uint64_t pool_cache_nobjects(const pool_cache* pc);
 

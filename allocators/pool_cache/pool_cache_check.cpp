@@ -11,6 +11,7 @@
 //    objects): the counts are skipped, the per-group shape checks are not.
 #include <cinttypes>
 #include <set>
+#include <unordered_map>
 
 #include "allocators/pool_cache/pool_cache.h"
 
@@ -29,13 +30,17 @@ bool walk(const pcg_t* head, std::vector<const pcg_t*>* out) {
   return true;
 }
 
-void check_group(const pool_cache* pc, const pcg_t* pcg, const char* where,
+// where: a list's name, or "current"/"previous" of CPU cpu (cpu >= 0). The
+// message is only formatted for a bad group: this runs after every step.
+void check_group(const pool_cache* pc, const pcg_t* pcg, const char* where, int cpu,
                  std::vector<std::string>* out) {
   if (is_dummy(pcg)) return;
   if (pcg->pcg_size != pc->pc_pcgsize || pcg->pcg_avail > pcg->pcg_size)
-    out->push_back(kasim_format("pool_cache %s: %s group 0x%" PRIx64 " avail %u size %u (group "
-                                "size %u)",
-                                pc->pc_pool.pr_wchan, where, pcg->pcg_addr, pcg->pcg_avail,
+    out->push_back(kasim_format("pool_cache %s: %s%s%s group 0x%" PRIx64 " avail %u size %u "
+                                "(group size %u)",
+                                pc->pc_pool.pr_wchan,
+                                cpu >= 0 ? kasim_format("cpu%d", cpu).c_str() : "",
+                                cpu >= 0 ? " " : "", where, pcg->pcg_addr, pcg->pcg_avail,
                                 pcg->pcg_size, pc->pc_pcgsize));
 }
 
@@ -46,8 +51,8 @@ std::vector<std::string> pool_cache_check(const pool_cache* pc) {
   const char* name = pc->pc_pool.pr_wchan;
   for (size_t i = 0; i < pc->pc_cpus.size(); i++) {
     const pool_cache_cpu_t* cc = pc->pc_cpus[i].get();
-    check_group(pc, cc->cc_current, kasim_format("cpu%zu current", i).c_str(), &out);
-    check_group(pc, cc->cc_previous, kasim_format("cpu%zu previous", i).c_str(), &out);
+    check_group(pc, cc->cc_current, "current", static_cast<int>(i), &out);
+    check_group(pc, cc->cc_previous, "previous", static_cast<int>(i), &out);
     if (!is_dummy(cc->cc_current) && cc->cc_current == cc->cc_previous)
       out.push_back(kasim_format("pool_cache %s: cpu%zu current and previous are one group", name, i));
   }
@@ -56,13 +61,13 @@ std::vector<std::string> pool_cache_check(const pool_cache* pc) {
   const bool part_ok = walk(pc->pc_partgroups, &part);
   const bool empty_ok = walk(*pc->pc_pcgcache, &empty);
   for (const pcg_t* p : full) {
-    check_group(pc, p, "pc_fullgroups", &out);
+    check_group(pc, p, "pc_fullgroups", -1, &out);
     if (p->pcg_avail != p->pcg_size)
       out.push_back(kasim_format("pool_cache %s: group 0x%" PRIx64 " on pc_fullgroups holds %u of %u",
                                  name, p->pcg_addr, p->pcg_avail, p->pcg_size));
   }
   for (const pcg_t* p : part) {
-    check_group(pc, p, "pc_partgroups", &out);
+    check_group(pc, p, "pc_partgroups", -1, &out);
     if (p->pcg_avail == 0 || p->pcg_avail == p->pcg_size)
       out.push_back(kasim_format("pool_cache %s: group 0x%" PRIx64 " on pc_partgroups holds %u of %u",
                                  name, p->pcg_addr, p->pcg_avail, p->pcg_size));
@@ -101,7 +106,22 @@ uint64_t pool_cache_nobjects(const pool_cache* pc) {
   return n;
 }
 
-std::vector<std::string> pool_cache_chk_shadow(const pool_cache* pc, const pool_globals& g) {
+namespace {
+
+// What the pool shadow says about one cache's pool: its out items marked
+// cached (in address order) and how many of its out items are constructed.
+struct shadow_tally {
+  std::vector<vaddr_t> cached;
+  uint64_t constructed = 0;
+};
+
+void tally_item(shadow_tally& t, vaddr_t v, const pool_live_item& item) {
+  if (item.constructed) t.constructed++;
+  if (item.cached) t.cached.push_back(v);
+}
+
+std::vector<std::string> chk_shadow(const pool_cache* pc, const pool_globals& g,
+                                    const shadow_tally& t) {
   std::vector<std::string> out;
   const char* name = pc->pc_pool.pr_wchan;
   auto held = [](const pcg_t* h) { return h != nullptr && is_dummy(h); };
@@ -138,28 +158,42 @@ std::vector<std::string> pool_cache_chk_shadow(const pool_cache* pc, const pool_
   // Conservation: nout = client-held + Σ avail. The shadow holds exactly the
   // pool's out items (pool_chk_items); those marked cached must be exactly
   // the objects in the groups, and the rest are the clients'.
-  uint64_t cached = 0, constructed = 0, out_items = 0;
-  for (const auto& [v, item] : live) {
-    if (item.pp != &pc->pc_pool) continue;
-    out_items++;
-    if (item.constructed) constructed++;
-    if (item.cached) {
-      cached++;
-      if (!seen.count(v))
-        out.push_back(kasim_format("pool_cache %s: 0x%" PRIx64 " marked cached is in no group",
-                                   name, v));
-    }
-  }
-  if (cached != seen.size())
-    out.push_back(kasim_format("pool_cache %s: %zu objects in groups, %" PRIu64 " marked cached",
-                               name, seen.size(), cached));
+  for (vaddr_t v : t.cached)
+    if (!seen.count(v))
+      out.push_back(kasim_format("pool_cache %s: 0x%" PRIx64 " marked cached is in no group",
+                                 name, v));
+  if (t.cached.size() != seen.size())
+    out.push_back(kasim_format("pool_cache %s: %zu objects in groups, %zu marked cached", name,
+                               seen.size(), t.cached.size()));
   // ctor/dtor pairing: every constructed object is still out (in a group or
   // with a client), and every dtor undid one ctor.
-  if (pc->pc_nctor < pc->pc_ndtor || pc->pc_nctor - pc->pc_ndtor != constructed)
+  if (pc->pc_nctor < pc->pc_ndtor || pc->pc_nctor - pc->pc_ndtor != t.constructed)
     out.push_back(kasim_format("pool_cache %s: %" PRIu64 " ctors - %" PRIu64 " dtors != %" PRIu64
                                " constructed objects out", name, pc->pc_nctor, pc->pc_ndtor,
-                               constructed));
-  (void)out_items;
+                               t.constructed));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> pool_cache_chk_shadow(const pool_cache* pc, const pool_globals& g) {
+  shadow_tally t;
+  for (const auto& [v, item] : pool_live_map(g, &pc->pc_pool))
+    if (item.pp == &pc->pc_pool) tally_item(t, v, item);
+  return chk_shadow(pc, g, t);
+}
+
+std::vector<std::string> pool_cache_chk_shadow_all(const std::vector<pool_cache*>& caches,
+                                                   const pool_globals& g) {
+  // One pass over each shadow map, tallied by pool (looked up, never iterated).
+  std::unordered_map<const pool*, shadow_tally> tallies;
+  for (const pool_cache* pc : caches) tallies[&pc->pc_pool];
+  for (const auto* live : {&g.live, &g.live_recursive})
+    for (const auto& [v, item] : *live)
+      if (auto it = tallies.find(item.pp); it != tallies.end()) tally_item(it->second, v, item);
+  std::vector<std::string> out;
+  for (const pool_cache* pc : caches)
+    for (std::string& p : chk_shadow(pc, g, tallies[&pc->pc_pool])) out.push_back(std::move(p));
   return out;
 }
 
