@@ -27,27 +27,12 @@
 #include "allocators/boot.h"
 #include "allocators/extent/extent.h"
 #include "sim/engine.h"
+#include "sim/rng.h"
+#include "tools/bench/bench_util.h"
 
 using namespace kasim;
 
 namespace {
-
-double thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-struct Rng {
-  uint64_t s = 0x9e3779b97f4a7c15ULL;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ULL;
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
 
 double bench(size_t nregions, bool fast, bool exact, uint64_t iterations) {
   MachineConfig mc;
@@ -77,8 +62,8 @@ double bench(size_t nregions, bool fast, bool exact, uint64_t iterations) {
       (void)extent_alloc_region(ex, spacing * i, 1, EX_WAITOK);
     }
     const int flags = EX_NOWAIT | (fast ? EX_FAST : 0);
-    Rng rng;
-    const double t0 = thread_cpu_ns();
+    Rng rng(1);
+    const double t0 = bench_util::thread_cpu_ns();
     for (uint64_t i = 0; i < iterations; i++) {
       u_long r = 0;
       if (exact) {
@@ -91,7 +76,7 @@ double bench(size_t nregions, bool fast, bool exact, uint64_t iterations) {
         (void)extent_free(ex, r, 1, EX_NOWAIT);
       }
     }
-    ns = (thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
+    ns = (bench_util::thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
   });
   e.run();
   return ns;
@@ -100,15 +85,9 @@ double bench(size_t nregions, bool fast, bool exact, uint64_t iterations) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t iterations = 0;  // 0: a count per size that keeps each run near a second
-  int repeat = 3;
-  bool markdown = false;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--markdown")) markdown = true;
-  }
-  if (markdown) {
+  // --iterations 0 (the default): a count per size that keeps each run near a second
+  const bench_util::Options opt = bench_util::parse_options(argc, argv, 0, "");
+  if (opt.markdown) {
     std::printf("| workload | regions | policy | iterations | ns/op | ns/op per region |\n");
     std::printf("|---|---:|---|---:|---:|---:|\n");
   }
@@ -116,12 +95,12 @@ int main(int argc, char** argv) {
     for (size_t n : {size_t{10}, size_t{1000}, size_t{100000}}) {
       for (bool fast : {false, true}) {
         const uint64_t it =
-            iterations ? iterations : n >= 100000 ? 2000 : n >= 1000 ? 100000 : 500000;
+            opt.iterations ? opt.iterations : n >= 100000 ? 2000 : n >= 1000 ? 100000 : 500000;
         double best = 1e18;
-        for (int r = 0; r < repeat; r++) best = std::min(best, bench(n, fast, exact, it));
+        for (int r = 0; r < opt.repeat; r++) best = std::min(best, bench(n, fast, exact, it));
         const char* policy = fast ? "EX_FAST (first fit)" : "best fit";
         const char* work = exact ? "random free + alloc" : "no exact fit";
-        if (markdown)
+        if (opt.markdown)
           std::printf("| %s | %zu | %s | %llu | %.1f | %.3f |\n", work, n, policy,
                       static_cast<unsigned long long>(it), best, best / static_cast<double>(n));
         else

@@ -22,27 +22,12 @@
 #include "allocators/boot.h"
 #include "allocators/kmem/kmem.h"
 #include "sim/engine.h"
+#include "sim/rng.h"
+#include "tools/bench/bench_util.h"
 
 using namespace kasim;
 
 namespace {
-
-double thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-struct Rng {
-  uint64_t s = 0x9e3779b97f4a7c15ULL;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ULL;
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
 
 double bench(size_t size, size_t live, uint64_t iterations, std::string* route) {
   MachineConfig mc;
@@ -64,10 +49,10 @@ double bench(size_t size, size_t live, uint64_t iterations, std::string* route) 
     kasim_vm_boot(p);
     kmem_init(mc.coherency_unit);
     *route = kmem_route_name(kmem_globals_get().layout, size);
-    Rng rng;
+    Rng rng(1);
     std::vector<vaddr_t> objs;
     for (size_t i = 0; i < live; i++) objs.push_back(kmem_alloc(size, KM_SLEEP));
-    const double t0 = thread_cpu_ns();
+    const double t0 = bench_util::thread_cpu_ns();
     for (uint64_t i = 0; i < iterations; i++) {
       if (live == 0) {
         kmem_free(kmem_alloc(size, KM_SLEEP), size);
@@ -77,7 +62,7 @@ double bench(size_t size, size_t live, uint64_t iterations, std::string* route) 
         objs[k] = kmem_alloc(size, KM_SLEEP);
       }
     }
-    ns = (thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
+    ns = (bench_util::thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
     for (vaddr_t v : objs) kmem_free(v, size);
   });
   e.run();
@@ -87,30 +72,23 @@ double bench(size_t size, size_t live, uint64_t iterations, std::string* route) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t iterations = 200000;
-  int repeat = 3;
-  bool markdown = false;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--markdown")) markdown = true;
-  }
+  const bench_util::Options opt = bench_util::parse_options(argc, argv, 200000, "");
   struct Case {
     size_t size;
     size_t live;
   } cases[] = {{64, 0},   {64, 1000},   {1000, 0},  {1000, 1000}, {2000, 0},
                {4000, 0}, {4000, 1000}, {8192, 0},  {8192, 1000}, {100000, 0}};
-  if (markdown) {
+  if (opt.markdown) {
     std::printf("| size | route | live objects | ns/op |\n");
     std::printf("|---:|---|---:|---:|\n");
   }
   for (const Case& c : cases) {
     double best = 1e18;
     std::string route;
-    for (int r = 0; r < repeat; r++) best = std::min(best, bench(c.size, c.live, iterations, &route));
+    for (int r = 0; r < opt.repeat; r++) best = std::min(best, bench(c.size, c.live, opt.iterations, &route));
     const std::string live = c.live == 0 ? std::string("0 (alloc+free)") : std::to_string(c.live);
     if (route == "kmem_va_arena") route = c.size <= 16 * 4096 ? "page path (quantum cache)" : "page path";
-    if (markdown)
+    if (opt.markdown)
       std::printf("| %zu | %s | %s | %.1f |\n", c.size, route.c_str(), live.c_str(), best);
     else
       std::printf("size %zu %s live %s: %.1f ns/op\n", c.size, route.c_str(), live.c_str(), best);

@@ -20,27 +20,12 @@
 #include "allocators/boot.h"
 #include "allocators/pool/pool.h"
 #include "sim/engine.h"
+#include "sim/rng.h"
+#include "tools/bench/bench_util.h"
 
 using namespace kasim;
 
 namespace {
-
-double thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-struct Rng {
-  uint64_t s = 0x9e3779b97f4a7c15ULL;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ULL;
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
 
 double bench(size_t size, unsigned align, int ipl, size_t live, uint64_t iterations) {
   MachineConfig mc;
@@ -62,10 +47,10 @@ double bench(size_t size, unsigned align, int ipl, size_t live, uint64_t iterati
     kasim_vm_boot(p);
     pool* pp = kasim_pool_new();
     pool_init(pp, size, align, 0, 0, "bench", nullptr, ipl);
-    Rng rng;
+    Rng rng(1);
     std::vector<vaddr_t> items;
     for (size_t i = 0; i < live; i++) items.push_back(pool_get(pp, PR_NOWAIT));
-    const double t0 = thread_cpu_ns();
+    const double t0 = bench_util::thread_cpu_ns();
     for (uint64_t i = 0; i < iterations; i++) {
       if (live == 0) {
         pool_put(pp, pool_get(pp, PR_NOWAIT));
@@ -75,7 +60,7 @@ double bench(size_t size, unsigned align, int ipl, size_t live, uint64_t iterati
         items[k] = pool_get(pp, PR_NOWAIT);
       }
     }
-    ns = (thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
+    ns = (bench_util::thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
     for (vaddr_t v : items) pool_put(pp, v);
   });
   e.run();
@@ -85,14 +70,7 @@ double bench(size_t size, unsigned align, int ipl, size_t live, uint64_t iterati
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t iterations = 500000;
-  int repeat = 3;
-  bool markdown = false;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--markdown")) markdown = true;
-  }
+  const bench_util::Options opt = bench_util::parse_options(argc, argv, 500000, "");
   struct Case {
     size_t size;
     unsigned align;
@@ -101,18 +79,18 @@ int main(int argc, char** argv) {
   } cases[] = {{64, 64, IPL_VM, 0},   {64, 64, IPL_VM, 1000},   {64, 64, IPL_VM, 100000},
                {32, 8, IPL_VM, 0},    {32, 8, IPL_VM, 1000},    {32, 8, IPL_VM, 100000},
                {1024, 0, IPL_VM, 0},  {1024, 0, IPL_VM, 10000}, {64, 64, IPL_NONE, 1000}};
-  if (markdown) {
+  if (opt.markdown) {
     std::printf("| item size | align | header / free items | pr_lock | live items | ns/op |\n");
     std::printf("|---:|---:|---|---|---:|---:|\n");
   }
   for (const Case& c : cases) {
     double best = 1e18;
-    for (int r = 0; r < repeat; r++) best = std::min(best, bench(c.size, c.align, c.ipl, c.live, iterations));
+    for (int r = 0; r < opt.repeat; r++) best = std::min(best, bench(c.size, c.align, c.ipl, c.live, opt.iterations));
     const char* kind = c.size == 1024 ? "off-page / bitmap" : c.align == 64 ? "on-page / bitmap"
                                                                            : "on-page / list";
     const char* lock = c.ipl == IPL_VM ? "spin (IPL_VM)" : "adaptive (IPL_NONE)";
     const std::string live = c.live == 0 ? std::string("0 (get+put)") : std::to_string(c.live);
-    if (markdown)
+    if (opt.markdown)
       std::printf("| %zu | %u | %s | %s | %s | %.1f |\n", c.size, c.align, kind, lock,
                   live.c_str(), best);
     else

@@ -27,16 +27,12 @@
 #include "allocators/boot.h"
 #include "allocators/pool_cache/pool_cache.h"
 #include "sim/engine.h"
+#include "sim/rng.h"
+#include "tools/bench/bench_util.h"
 
 using namespace kasim;
 
 namespace {
-
-double thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
 
 MachineConfig machine(int cpus) {
   MachineConfig mc;
@@ -75,14 +71,14 @@ double native(bool cached, uint64_t iterations) {
     pool* pp = &pc->pc_pool;
     // Warm: the cache's groups exist and hold an object.
     if (cached) pool_cache_put(pc, pool_cache_get(pc, PR_NOWAIT));
-    const double t0 = thread_cpu_ns();
+    const double t0 = bench_util::thread_cpu_ns();
     for (uint64_t i = 0; i < iterations; i++) {
       if (cached)
         pool_cache_put(pc, pool_cache_get(pc, PR_NOWAIT));
       else
         pool_put(pp, pool_get(pp, PR_NOWAIT));
     }
-    ns = (thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
+    ns = (bench_util::thread_cpu_ns() - t0) / static_cast<double>(2 * iterations);
   });
   e.run();
   return ns;
@@ -122,21 +118,19 @@ double simulated(bool cached, int cpus, uint64_t pairs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t iterations = 500000, pairs = 20000;
-  int repeat = 3;
-  bool markdown = false;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--pairs") && i + 1 < argc) pairs = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--markdown")) markdown = true;
-  }
+  uint64_t pairs = 20000;
+  const bench_util::Options opt =
+      bench_util::parse_options(argc, argv, 500000, " [--pairs N]", [&](const std::string& o, const char* v) {
+        if (o != "pairs") return false;
+        pairs = std::strtoull(v, nullptr, 10);
+        return true;
+      });
   double best_cache = 1e18, best_pool = 1e18;
-  for (int r = 0; r < repeat; r++) {
-    best_cache = std::min(best_cache, native(true, iterations));
-    best_pool = std::min(best_pool, native(false, iterations));
+  for (int r = 0; r < opt.repeat; r++) {
+    best_cache = std::min(best_cache, native(true, opt.iterations));
+    best_pool = std::min(best_pool, native(false, opt.iterations));
   }
-  if (markdown) {
+  if (opt.markdown) {
     std::printf("## Native cost of one operation (1 CPU, no contention)\n\n");
     std::printf("| path | ns/op |\n|---|---:|\n");
     std::printf("| pool_cache_get/put fast path | %.1f |\n| pool_get/put | %.1f |\n\n", best_cache,
@@ -157,7 +151,7 @@ int main(int argc, char** argv) {
       base_cache = tc;
       base_pool = tp;
     }
-    if (markdown)
+    if (opt.markdown)
       std::printf("| %d | %.1f | %.2f | %.1f | %.2f |\n", cpus, tc / 1e6, tc / base_cache, tp / 1e6,
                   tp / base_pool);
     else

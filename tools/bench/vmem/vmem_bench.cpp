@@ -24,29 +24,12 @@
 
 #include "allocators/vmem/vmem.h"
 #include "sim/engine.h"
+#include "sim/rng.h"
+#include "tools/bench/bench_util.h"
 
 using namespace kasim;
 
 namespace {
-
-// CPU time of this thread: the machine is shared, and time spent descheduled
-// is not vmem's.
-double thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-struct Rng {  // xorshift64*: the benchmark's own, fixed sequence
-  uint64_t s = 0x9e3779b97f4a7c15ULL;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ULL;
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
 
 struct Result {
   const char* strategy;
@@ -72,7 +55,7 @@ Result bench(vm_flag_t strat, size_t live, uint64_t maxpages, uint64_t iteration
     const uint64_t pages = live * maxpages * 4;
     vmem_t* vm = vmem_create("bench", 0x1000000000ULL, pages * ps, ps, nullptr, nullptr, nullptr,
                              0, VM_NOSLEEP, ipl);
-    Rng rng;
+    Rng rng(1);
     struct Seg {
       vmem_addr_t addr;
       vmem_size_t size;
@@ -94,13 +77,13 @@ Result bench(vm_flag_t strat, size_t live, uint64_t maxpages, uint64_t iteration
       vmem_free(vm, s.addr, s.size);
       alloc(s);
     }
-    const double t0 = thread_cpu_ns();
+    const double t0 = bench_util::thread_cpu_ns();
     for (uint64_t i = 0; i < iterations; i++) {
       Seg& s = segs[rng.below(live)];
       vmem_free(vm, s.addr, s.size);
       alloc(s);
     }
-    const double t1 = thread_cpu_ns();
+    const double t1 = bench_util::thread_cpu_ns();
     r.ns_per_op = (t1 - t0) / static_cast<double>(2 * iterations);
     r.hashsize = vm->vm_hashsize;
     r.nfree = vmem_count_segments(vm, BT_TYPE_FREE);
@@ -123,37 +106,25 @@ Result bench(vm_flag_t strat, size_t live, uint64_t maxpages, uint64_t iteration
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t iterations = 500'000;
-  int repeat = 3;
   int ipl = IPL_VM;
-  bool markdown = false;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc)
-      iterations = std::stoull(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc)
-      repeat = std::max(1, std::atoi(argv[++i]));
-    else if (!std::strcmp(argv[i], "--ipl") && i + 1 < argc)
-      ipl = std::strcmp(argv[++i], "none") == 0 ? IPL_NONE : IPL_VM;
-    else if (!std::strcmp(argv[i], "--markdown"))
-      markdown = true;
-    else {
-      std::fprintf(stderr, "usage: %s [--iterations N] [--repeat N] [--ipl vm|none] [--markdown]\n",
-                   argv[0]);
-      return 2;
-    }
-  }
-  if (markdown)
+  const bench_util::Options opt =
+      bench_util::parse_options(argc, argv, 500'000, " [--ipl vm|none]", [&](const std::string& o, const char* v) {
+        if (o != "ipl") return false;
+        ipl = std::strcmp(v, "none") == 0 ? IPL_NONE : IPL_VM;
+        return true;
+      });
+  if (opt.markdown)
     std::printf("| strategy | live segments | sizes (pages) | ns/op | hash buckets | free segments |\n"
                 "|---|---:|---:|---:|---:|---:|\n");
   for (vm_flag_t strat : {VM_INSTANTFIT, VM_BESTFIT})
     for (uint64_t maxpages : {16, 256})
       for (size_t live : {100, 1000, 10000}) {
-        Result r = bench(strat, live, maxpages, iterations, ipl);
-        for (int k = 1; k < repeat; k++) {
-          Result again = bench(strat, live, maxpages, iterations, ipl);
+        Result r = bench(strat, live, maxpages, opt.iterations, ipl);
+        for (int k = 1; k < opt.repeat; k++) {
+          Result again = bench(strat, live, maxpages, opt.iterations, ipl);
           if (again.ns_per_op < r.ns_per_op) r = again;
         }
-        if (markdown)
+        if (opt.markdown)
           std::printf("| %s | %zu | 1..%llu | %.1f | %zu | %zu |\n", r.strategy, r.live,
                       static_cast<unsigned long long>(r.maxpages), r.ns_per_op, r.hashsize,
                       r.nfree);
