@@ -70,25 +70,9 @@ OpSpec free_op(const char* name, void (*fn)(vaddr_t, size_t), const char* help) 
           .frees = "kmem"};
 }
 
-// A system cache's counters: its pool's, as "stats" on a pool gives them,
-// plus the per-CPU cache counters summed over the CPUs and the objects the
-// cache holds (Σ avail over its groups).
+// A system cache's counters: those of any pool_cache (ops_pool_cache.cpp).
 std::map<std::string, uint64_t> system_cache_stats(void* p) {
-  const pool_cache* pc = static_cast<const pool_cache*>(p);
-  std::map<std::string, uint64_t> st =
-      Registry::get().find_object("pool")->stats(const_cast<pool*>(&pc->pc_pool));
-  uint64_t hits = 0, misses = 0, pcmisses = 0;
-  for (const auto& cc : pc->pc_cpus) {
-    if (!cc) continue;
-    hits += cc->cc_hits;
-    misses += cc->cc_misses;
-    pcmisses += cc->cc_pcmisses;
-  }
-  st["cc_hits"] = hits;
-  st["cc_misses"] = misses;
-  st["cc_pcmisses"] = pcmisses;
-  st["pc_ncached"] = pool_cache_nobjects(pc);
-  return st;
+  return Registry::get().find_object("pool_cache")->stats(p);
 }
 
 std::map<std::string, uint64_t> kmem_stats(void*) {

@@ -17,16 +17,9 @@ namespace kasim::scn {
 namespace {
 
 ObjectHandle make_pool(OpEnv&, const ObjectDecl& d) {
-  pool_allocator* pa = nullptr;
-  const std::string& a = d.str("allocator");
-  if (a == "meta")
-    pa = pool_allocator_meta_get();
-  else if (a == "nointr")
-    pa = pool_allocator_nointr_get();
-  else if (a == "big")
-    pa = pool_allocator_big_get(pool_bigidx(d.u64("size")));
-  else
-    pa = pool_allocator_kmem_get();
+  // No allocator named: pool_allocator_kmem, the default of this object type.
+  pool_allocator* pa = pool_allocator_named(d.str("allocator"), d.u64("size"));
+  if (pa == nullptr) pa = pool_allocator_kmem_get();
   pool* pp = kasim_pool_new();
   pool_init(pp, d.u64("size"), static_cast<unsigned>(d.u64("align")), 0,
             static_cast<int>(d.flags("flags")), d.name.c_str(), pa, d.ipl("ipl"));

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "allocators/pool_cache/pool_cache.h"
@@ -26,9 +27,11 @@ struct ScnCtorState {
   uint64_t ctor_calls = 0, ctor_failed = 0, dtor_calls = 0;
 };
 
-// The states live as long as the machine (the cache may outlive the world).
+// The states live as long as the machine (the cache may outlive the world),
+// found by their cache (a lookup, never iterated).
 struct ScnCtorStates {
   std::vector<std::unique_ptr<ScnCtorState>> all;
+  std::unordered_map<const pool_cache*, const ScnCtorState*> by_cache;
 };
 
 int scn_ctor(void* arg, vaddr_t, int) {
@@ -43,27 +46,10 @@ int scn_ctor(void* arg, vaddr_t, int) {
 
 void scn_dtor(void* arg, vaddr_t) { static_cast<ScnCtorState*>(arg)->dtor_calls++; }
 
-struct ScnCache {
-  pool_cache* pc = nullptr;
-  ScnCtorState* st = nullptr;
-};
-
-struct ScnCaches {
-  std::vector<std::unique_ptr<ScnCache>> all;
-};
-
 ObjectHandle make_pool_cache(OpEnv&, const ObjectDecl& d) {
-  pool_allocator* pa = nullptr;
-  const std::string& a = d.str("allocator");
-  if (a == "meta")
-    pa = pool_allocator_meta_get();
-  else if (a == "nointr")
-    pa = pool_allocator_nointr_get();
-  else if (a == "big")
-    pa = pool_allocator_big_get(pool_bigidx(d.u64("size")));
-  else if (a == "kmem")
-    pa = pool_allocator_kmem_get();
-  // (no allocator given: pool_cache_init chooses, as NetBSD's callers pass NULL)
+  // No allocator named (or "default"): NULL, and pool_cache_init chooses, as
+  // it does for NetBSD's callers that pass NULL.
+  pool_allocator* pa = pool_allocator_named(d.str("allocator"), d.u64("size"));
   auto& states = machine_local<ScnCtorStates>();
   states.all.push_back(std::make_unique<ScnCtorState>());
   ScnCtorState* st = states.all.back().get();
@@ -82,14 +68,15 @@ ObjectHandle make_pool_cache(OpEnv&, const ObjectDecl& d) {
   if (d.has("hiwat")) pool_cache_sethiwat(pc, static_cast<int>(d.u64("hiwat")));
   if (d.has("lowat")) pool_cache_setlowat(pc, static_cast<int>(d.u64("lowat")));
   if (d.has("prime")) pool_cache_prime(pc, static_cast<int>(d.u64("prime")));
-  auto& caches = machine_local<ScnCaches>();
-  caches.all.push_back(std::make_unique<ScnCache>(ScnCache{pc, st}));
-  return {"pool_cache", caches.all.back().get(), nullptr};
+  states.by_cache[pc] = st;
+  return {"pool_cache", pc, nullptr};
 }
 
+// The counters of any pool_cache (the caches boot makes report these too):
+// the backing pool's, the per-CPU ones summed and per CPU, the cache's own,
+// and for a scenario's cache its ctor/dtor's counts.
 std::map<std::string, uint64_t> pool_cache_stats(void* p) {
-  const ScnCache* sc = static_cast<const ScnCache*>(p);
-  const pool_cache* pc = sc->pc;
+  const pool_cache* pc = static_cast<const pool_cache*>(p);
   // The backing pool's counters, as "stats" on a pool gives them.
   std::map<std::string, uint64_t> st = Registry::get().find_object("pool")->stats(
       const_cast<pool*>(&pc->pc_pool));
@@ -124,13 +111,16 @@ std::map<std::string, uint64_t> pool_cache_stats(void* p) {
   st["pc_ndtor"] = pc->pc_ndtor;
   st["pc_ninvalidate"] = pc->pc_ninvalidate;
   st["pc_ntransfer"] = pc->pc_ntransfer;
-  st["ctor_calls"] = sc->st->ctor_calls;
-  st["ctor_failed"] = sc->st->ctor_failed;
-  st["dtor_calls"] = sc->st->dtor_calls;
+  const auto& by_cache = machine_local<ScnCtorStates>().by_cache;
+  if (auto it = by_cache.find(pc); it != by_cache.end()) {
+    st["ctor_calls"] = it->second->ctor_calls;
+    st["ctor_failed"] = it->second->ctor_failed;
+    st["dtor_calls"] = it->second->dtor_calls;
+  }
   return st;
 }
 
-pool_cache* cache_of(OpEnv& env, const Step& s) { return env.object<ScnCache>(s, "cache")->pc; }
+pool_cache* cache_of(OpEnv& env, const Step& s) { return env.object<pool_cache>(s, "cache"); }
 
 std::vector<std::pair<std::string, std::string>> need_addr_or_ref(const Step& s) {
   if (!s.has("addr") && !s.has("ref")) return {{"", "needs \"addr\" or \"ref\""}};

@@ -383,6 +383,14 @@ pool_allocator* pool_allocator_big_get(int idx) {
   return &pool_globals_get().pool_allocator_big[idx];
 }
 
+pool_allocator* pool_allocator_named(const std::string& name, size_t size) {
+  if (name == "kmem") return pool_allocator_kmem_get();
+  if (name == "nointr") return pool_allocator_nointr_get();
+  if (name == "meta") return pool_allocator_meta_get();
+  if (name == "big") return pool_allocator_big_get(pool_bigidx(size));
+  return nullptr;
+}
+
 int pool_bigidx(size_t size) {
   for (unsigned i = 0; i < POOL_ALLOCATOR_BIG_COUNT; i++)
     if ((size_t{1} << (i + POOL_ALLOCATOR_BIG_BASE)) >= size) return static_cast<int>(i);

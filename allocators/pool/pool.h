@@ -219,6 +219,9 @@ pool_allocator* pool_allocator_kmem_get();
 pool_allocator* pool_allocator_nointr_get();
 pool_allocator* pool_allocator_meta_get();
 pool_allocator* pool_allocator_big_get(int idx);
+// kasim: the allocator called `name` ("kmem", "nointr", "meta", or "big":
+// the big allocator for items of `size`), or NULL for any other name.
+pool_allocator* pool_allocator_named(const std::string& name, size_t size);
 
 // pool_chk: every §11 pool invariant of one pool; one line per problem,
 // empty if all hold. A pool whose pr_lock is held is mid-update and is
