@@ -6,25 +6,14 @@
 
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "tests/scenarios/ops_harness.h"
 
 namespace kasim::scn {
 namespace {
 
 std::string wrap(const std::string& objects, const std::string& steps,
                  const std::string& extra = "") {
-  return R"({ "kasim": 1, "name": "t", "machine": { "cpus": 1, "phys_pages": 256 }, "objects": [)" +
-         objects + R"(], "threads": [ { "name": "t0", "cpu": 0, "steps": [)" + steps + "] } ]" +
-         extra + " }";
-}
-
-RunReport run(const std::string& text) {
-  Scenario sc = parse_scenario_text(text, "test.json");
-  RunOptions opt;
-  return run_scenario(sc, opt);
-}
-
-std::string first_finding(const RunReport& r) {
-  return r.findings.empty() ? "" : r.findings.front().kind + ": " + r.findings.front().message;
+  return one_thread_scenario(objects, steps, R"({ "cpus": 1, "phys_pages": 256 })", extra);
 }
 
 TEST(ExtentOps, AllocFreePrintAndStats) {

@@ -7,24 +7,14 @@
 
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "tests/scenarios/ops_harness.h"
 
 namespace kasim::scn {
 namespace {
 
 std::string wrap(const std::string& steps,
                  const std::string& machine = R"({ "cpus": 1, "phys_pages": 512 })") {
-  return R"({ "kasim": 1, "name": "t", "machine": )" + machine +
-         R"(, "threads": [ { "name": "t0", "cpu": 0, "steps": [)" + steps + "] } ] }";
-}
-
-RunReport run(const std::string& text) {
-  Scenario sc = parse_scenario_text(text, "test.json");
-  RunOptions opt;
-  return run_scenario(sc, opt);
-}
-
-std::string first_finding(const RunReport& r) {
-  return r.findings.empty() ? "" : r.findings.front().kind + ": " + r.findings.front().message;
+  return one_thread_scenario("", steps, machine);
 }
 
 TEST(KmemOps, AllocStatsAndFree) {

@@ -10,6 +10,9 @@
 #include <functional>
 #include <string>
 
+#include "allocators/boot.h"
+#include "sim/engine.h"
+
 namespace kasim::bench_util {
 
 // CPU time of this thread in ns: the machine is shared, so wall time would
@@ -18,6 +21,35 @@ inline double thread_cpu_ns() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+// A machine for a native benchmark: no page daemon (nothing but the bench
+// runs), kernel VA twice the physical memory.
+inline MachineConfig machine(int cpus, uint64_t phys_pages) {
+  MachineConfig mc;
+  mc.cpus = cpus;
+  mc.phys_pages = phys_pages;
+  mc.kva_pages = 2 * mc.phys_pages;
+  mc.pagedaemon = false;
+  return mc;
+}
+
+// kasim_vm_boot for that machine.  => in an LWP of it.
+inline void boot(const MachineConfig& mc) {
+  vm_boot_params p;
+  p.kva_base = mc.kva_base;
+  p.kva_pages = mc.kva_pages;
+  p.page_size = mc.page_size;
+  p.phys_pages = mc.phys_pages;
+  kasim_vm_boot(p);
+}
+
+// No step or time bound: a benchmark run ends when its work does.
+inline RunLimits unlimited() {
+  RunLimits limits;
+  limits.max_steps = UINT64_MAX;
+  limits.max_time_ns = UINT64_MAX;
+  return limits;
 }
 
 struct Options {

@@ -35,23 +35,11 @@ using namespace kasim;
 namespace {
 
 double bench(size_t nregions, bool fast, bool exact, uint64_t iterations) {
-  MachineConfig mc;
-  mc.cpus = 1;
-  mc.phys_pages = 16384;
-  mc.kva_pages = 2 * mc.phys_pages;
-  mc.pagedaemon = false;
-  RunLimits limits;
-  limits.max_steps = UINT64_MAX;
-  limits.max_time_ns = UINT64_MAX;
-  Engine e(mc, make_strategy("timed", 1), 1, limits);
+  const MachineConfig mc = bench_util::machine(1, 16384);
+  Engine e(mc, make_strategy("timed", 1), 1, bench_util::unlimited());
   double ns = 0;
   e.spawn_lwp("bench", 0, [&] {
-    vm_boot_params p;
-    p.kva_base = mc.kva_base;
-    p.kva_pages = mc.kva_pages;
-    p.page_size = mc.page_size;
-    p.phys_pages = mc.phys_pages;
-    kasim_vm_boot(p);
+    bench_util::boot(mc);
     extent* ex = extent_create("bench", 0, 0xffffffffUL, 0, 0, EX_WAITOK | EX_NOCOALESCE);
     // Highest first: each region goes to the head, so building the map is
     // linear rather than quadratic.

@@ -34,38 +34,13 @@ using namespace kasim;
 
 namespace {
 
-MachineConfig machine(int cpus) {
-  MachineConfig mc;
-  mc.cpus = cpus;
-  mc.phys_pages = 16384;
-  mc.kva_pages = 2 * mc.phys_pages;
-  mc.pagedaemon = false;
-  return mc;
-}
-
-void boot(const MachineConfig& mc) {
-  vm_boot_params p;
-  p.kva_base = mc.kva_base;
-  p.kva_pages = mc.kva_pages;
-  p.page_size = mc.page_size;
-  p.phys_pages = mc.phys_pages;
-  kasim_vm_boot(p);
-}
-
-RunLimits unlimited() {
-  RunLimits limits;
-  limits.max_steps = UINT64_MAX;
-  limits.max_time_ns = UINT64_MAX;
-  return limits;
-}
-
 // Native ns per operation of get+put on one CPU.
 double native(bool cached, uint64_t iterations) {
-  const MachineConfig mc = machine(1);
-  Engine e(mc, make_strategy("timed", 1), 1, unlimited());
+  const MachineConfig mc = bench_util::machine(1, 16384);
+  Engine e(mc, make_strategy("timed", 1), 1, bench_util::unlimited());
   double ns = 0;
   e.spawn_lwp("bench", 0, [&] {
-    boot(mc);
+    bench_util::boot(mc);
     pool_cache* pc = pool_cache_init(64, 0, 0, 0, "bench", nullptr, IPL_VM, nullptr, nullptr,
                                      nullptr);
     pool* pp = &pc->pc_pool;
@@ -86,8 +61,8 @@ double native(bool cached, uint64_t iterations) {
 
 // Operations per simulated second with `cpus` CPUs each doing `pairs` pairs.
 double simulated(bool cached, int cpus, uint64_t pairs) {
-  const MachineConfig mc = machine(cpus);
-  Engine e(mc, make_strategy("timed", 1), 1, unlimited());
+  const MachineConfig mc = bench_util::machine(cpus, 16384);
+  Engine e(mc, make_strategy("timed", 1), 1, bench_util::unlimited());
   pool_cache* pc = nullptr;
   auto work = [&pc, cached, pairs] {
     for (uint64_t i = 0; i < pairs; i++) {
@@ -99,7 +74,7 @@ double simulated(bool cached, int cpus, uint64_t pairs) {
   };
   // CPU 0 boots, creates the cache, then starts the other CPUs' workers.
   e.spawn_lwp("w0", 0, [&] {
-    boot(mc);
+    bench_util::boot(mc);
     pc = pool_cache_init(64, 0, 0, 0, "bench", nullptr, IPL_VM, nullptr, nullptr, nullptr);
     for (int c = 1; c < cpus; c++) {
       // Not "w" + to_string(c): GCC 12 at -O3 reports a false -Wrestrict there.
