@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -128,6 +132,19 @@ class Dfs {
   Dfs(const SearchConfig& cfg, int bound, SearchStats& stats)
       : sleep_sets_(cfg.sleep_sets), bound_(bound), stats_(stats) {}
 
+  // The search of one subtree: the decisions in `prefix` (the nodes above
+  // it, as the whole search had them when it reached the subtree) are
+  // replayed by every run and never backtracked.
+  Dfs(const SearchConfig& cfg, int bound, SearchStats& stats, std::vector<Node> prefix)
+      : sleep_sets_(cfg.sleep_sets), bound_(bound), stats_(stats), path_(std::move(prefix)),
+        base_(path_.size()) {}
+
+  // Runs stop (as if pruned) at the first new decision at this depth: the
+  // search only walks the top of the tree and hands the subtrees out.
+  void cut_at(size_t depth) { cut_depth_ = depth; }
+  bool cut() const { return cut_; }
+  const std::vector<Node>& path() const { return path_; }
+
   void begin_run() {
     depth_ = 0;
     sleep_.clear();
@@ -135,6 +152,7 @@ class Dfs {
     awaiting_ = false;
     preemptions_ = 0;
     pruned_ = false;
+    cut_ = false;
   }
   bool pruned() const { return pruned_; }
   int preemptions() const { return preemptions_; }
@@ -170,6 +188,10 @@ class Dfs {
       first_ = opts[n.chosen].next;
       return n.chosen;
     }
+    if (d >= cut_depth_) {
+      cut_ = true;
+      return prune();
+    }
     Node n;
     n.options = opts;
     n.current = cp.current;
@@ -191,7 +213,7 @@ class Dfs {
 
   // Moves to the next schedule; false when every one within the bound is done.
   bool backtrack() {
-    while (!path_.empty()) {
+    while (path_.size() > base_) {
       Node& n = path_.back();
       n.done[n.chosen] = true;
       if (std::optional<size_t> i = next_option(n)) {
@@ -268,6 +290,9 @@ class Dfs {
   const int bound_;
   SearchStats& stats_;
   std::vector<Node> path_;
+  const size_t base_ = 0;  // path_[0, base_) is a fixed prefix
+  size_t cut_depth_ = SIZE_MAX;
+  bool cut_ = false;
   // The run in progress.
   size_t depth_ = 0;
   std::vector<Sleeper> sleep_;
@@ -294,6 +319,28 @@ class DfsRun final : public Strategy {
 };
 
 bool out_of_time(const SearchConfig& cfg) { return cfg.out_of_time && cfg.out_of_time(); }
+
+// Runs `worker` on `jobs` host threads. An exception thrown by a run (the
+// program's nondeterminism, an internal error) is rethrown here once every
+// thread has ended, as the sequential search would have thrown it; `failed`
+// tells the others to stop taking work.
+void on_threads(unsigned jobs, std::atomic<bool>& failed, const std::function<void()>& worker) {
+  std::mutex mu;
+  std::exception_ptr first;
+  auto guarded = [&] {
+    try {
+      worker();
+    } catch (const std::exception&) {
+      failed = true;
+      std::lock_guard<std::mutex> lock(mu);
+      if (!first) first = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(guarded);
+  for (std::thread& t : threads) t.join();
+  if (first) std::rethrow_exception(first);
+}
 
 SearchStats search_dfs(const SearchConfig& cfg, const RunOnce& run) {
   SearchStats st;
@@ -325,6 +372,7 @@ SearchStats search_dfs(const SearchConfig& cfg, const RunOnce& run) {
       if (found) {
         st.found = true;
         st.found_at_run = st.runs;
+        st.found_key = st.runs - 1;
         st.found_preemptions = dfs.preemptions();
         st.stop = "finding";
         return st;
@@ -332,6 +380,244 @@ SearchStats search_dfs(const SearchConfig& cfg, const RunOnce& run) {
       if (!dfs.backtrack()) break;
     }
     // Nothing was cut by the bound: a higher one would explore the same schedules.
+    if (bound < 0 || !st.bound_cut) break;
+  }
+  st.exhausted = true;
+  st.stop = "exhausted";
+  return st;
+}
+
+
+// ---------------------------------------------------------------------------
+// Parallel dfs
+//
+// The sequential search is one depth-first walk; its numbers (runs,
+// schedules, pruned runs, options asleep, where it stops and its first
+// finding) depend on the order of the runs. The parallel search keeps that
+// order and only computes its parts out of order:
+//
+//  1. the top of the tree is walked sequentially, exactly as the sequential
+//     search walks it, except that a run stops at its first new decision at
+//     depth `cut` and the subtree below that prefix becomes a task, with a
+//     copy of the path above it (options, explored siblings, their
+//     footprints, sleep sets: everything the sequential search knows there);
+//     runs that end above the cut are made there and then;
+//  2. the subtrees are searched on J host threads, each run on its own
+//     machine, each subtree by its own Dfs that replays the prefix and never
+//     backtracks above it, recording every run;
+//  3. the records are merged in the walk's order with the sequential loop's
+//     own accounting (max runs, first finding).
+//
+// Step 1 computes the nodes above the cut as the sequential search does
+// because a node's options, footprints and sleep set depend only on the
+// prefix leading to it and the siblings explored before it, never on what
+// happened below those siblings. So the merged numbers are the sequential
+// ones for every J. The cut depth grows until there are enough subtrees to
+// keep J threads busy; the runs of the walk that stop at the cut are not
+// counted (they are repeated as the first run of their subtree).
+
+// One run as the sequential search counts it.
+struct RunRecord {
+  bool pruned = false;
+  bool found = false;
+  int preemptions = 0;
+  uint64_t slept = 0;  // options found asleep in the run and in the backtrack after it
+  bool bound_cut = false;  // an option was cut by the bound there
+  uint64_t key = 0;        // the `run` argument it was made with
+};
+
+// A run made by the walk of the top, or a subtree handed out.
+struct Item {
+  bool subtree = false;
+  RunRecord run;             // !subtree
+  std::vector<Node> prefix;  // subtree: the path above it
+  uint64_t pre_slept = 0;    // subtree: options asleep on the way down to it
+  bool pre_cut = false;      // subtree: an option cut by the bound on the way down
+  uint64_t post_slept = 0;   // options asleep in the walk's backtrack after it
+  bool post_cut = false;     // an option cut by the bound in that backtrack
+  // Filled in by the thread that searches the subtree.
+  std::vector<RunRecord> runs;
+  bool complete = false;  // searched to its end or to its first finding
+};
+
+// Runs of the parallel search are numbered so that their order is the
+// sequential one: pass, then item of the walk, then run within the item.
+uint64_t run_key(int pass, size_t item, uint64_t local) {
+  return (static_cast<uint64_t>(pass) << 54) | (static_cast<uint64_t>(item) << 34) | local;
+}
+constexpr size_t kMaxItems = size_t{1} << 20;
+constexpr uint64_t kMaxLocal = uint64_t{1} << 34;
+
+struct Walk {
+  std::vector<Item> items;
+  // Why the walk stopped before the end of the pass: "time", or "max runs"
+  // when it has more items than run keys can number; "" if it did not.
+  std::string stopped;
+  size_t subtrees = 0;
+  bool found = false;  // a run of the walk found (the walk stopped there)
+};
+
+Walk walk_top(const SearchConfig& cfg, int bound, int pass, size_t cut, const RunOnce& run) {
+  Walk w;
+  SearchStats scratch;
+  Dfs top(cfg, bound, scratch);
+  top.cut_at(cut);
+  for (;;) {
+    if (out_of_time(cfg) || w.items.size() >= kMaxItems) {
+      w.stopped = out_of_time(cfg) ? "time" : "max runs";
+      break;
+    }
+    top.begin_run();
+    const uint64_t before = scratch.slept;
+    scratch.bound_cut = false;
+    const uint64_t key = run_key(pass, w.items.size(), 0);
+    const bool found = run(key, std::make_unique<DfsRun>(top));
+    Item it;
+    if (top.cut()) {
+      it.subtree = true;
+      it.prefix = top.path();
+      it.pre_slept = scratch.slept - before;
+      it.pre_cut = scratch.bound_cut;
+      ++w.subtrees;
+    } else {
+      it.run = {top.pruned(), found, top.preemptions(), 0, false, key};
+      if (found) {
+        it.run.slept = scratch.slept - before;
+        it.run.bound_cut = scratch.bound_cut;
+        w.items.push_back(std::move(it));
+        w.found = true;
+        break;
+      }
+    }
+    const uint64_t mid = scratch.slept;
+    const bool cut_before = scratch.bound_cut;
+    scratch.bound_cut = false;
+    const bool more = top.backtrack();
+    if (it.subtree) {
+      it.post_slept = scratch.slept - mid;
+      it.post_cut = scratch.bound_cut;
+    } else {
+      it.run.slept = scratch.slept - before;
+      it.run.bound_cut = cut_before || scratch.bound_cut;
+    }
+    w.items.push_back(std::move(it));
+    if (!more) break;
+  }
+  return w;
+}
+
+// Searches item i's subtree to its end, its first finding, max_runs runs or
+// the time limit.
+void search_subtree(const SearchConfig& cfg, int bound, int pass, size_t i, Item& it,
+                    const RunOnce& run) {
+  SearchStats local;
+  Dfs dfs(cfg, bound, local, it.prefix);
+  for (uint64_t j = 0; j < std::min(cfg.max_runs, kMaxLocal); ++j) {
+    if (out_of_time(cfg)) break;
+    dfs.begin_run();
+    const uint64_t before = local.slept;
+    local.bound_cut = false;
+    const uint64_t key = run_key(pass, i, j);
+    const bool found = run(key, std::make_unique<DfsRun>(dfs));
+    RunRecord r{dfs.pruned(), found, dfs.preemptions(), 0, false, key};
+    const bool more = !found && dfs.backtrack();
+    r.slept = local.slept - before;
+    r.bound_cut = local.bound_cut;
+    it.runs.push_back(r);
+    if (found || !more) {
+      it.complete = true;
+      break;
+    }
+  }
+}
+
+// The sequential loop's accounting of one run; true if the search stops
+// before it (max runs).
+bool over_max(const SearchConfig& cfg, SearchStats& st) {
+  if (st.runs < cfg.max_runs) return false;
+  st.stop = "max runs";
+  return true;
+}
+
+void count_run(const RunRecord& r, int bound, SearchStats& st) {
+  ++st.runs;
+  if (r.pruned)
+    ++st.pruned;
+  else if (bound <= 0 || r.preemptions == bound)
+    ++st.schedules;
+  st.slept += r.slept;
+  st.bound_cut = st.bound_cut || r.bound_cut;
+  if (r.found) {
+    st.found = true;
+    st.found_at_run = st.runs;
+    st.found_key = r.key;
+    st.found_preemptions = r.preemptions;
+    st.stop = "finding";
+  }
+}
+
+SearchStats search_dfs_parallel(const SearchConfig& cfg, const RunOnce& run) {
+  SearchStats st;
+  const int top = cfg.preemption_bound;
+  const unsigned jobs = cfg.jobs;
+  int pass = 0;
+  for (int bound = top < 0 ? -1 : 0; bound <= top || bound < 0; ++bound, ++pass) {
+    st.bound_reached = bound;
+    st.bound_cut = false;
+    // Deepen the cut until there are 4 subtrees per thread (or the walk
+    // covers the whole pass, or it found, or time ran out).
+    Walk w;
+    for (size_t cut = 1;; ++cut) {
+      w = walk_top(cfg, bound, pass, cut, run);
+      if (w.subtrees == 0 || w.subtrees >= 4 * jobs || w.found || !w.stopped.empty() || cut >= 32) break;
+    }
+    std::atomic<size_t> next{0}, first_found{SIZE_MAX};
+    std::atomic<bool> failed{false};
+    auto worker = [&] {
+      for (;;) {
+        const size_t i = next.fetch_add(1);
+        if (i >= w.items.size() || i > first_found.load() || failed) return;
+        Item& it = w.items[i];
+        if (!it.subtree) continue;
+        search_subtree(cfg, bound, pass, i, it, run);
+        if (it.runs.empty() || !it.runs.back().found) continue;
+        size_t cur = first_found.load();
+        while (i < cur && !first_found.compare_exchange_weak(cur, i)) {
+        }
+      }
+    };
+    on_threads(jobs, failed, worker);
+
+    // Merge in the walk's order.
+    for (Item& it : w.items) {
+      if (!it.subtree) {
+        if (over_max(cfg, st)) return st;
+        count_run(it.run, bound, st);
+        if (st.found) return st;
+        continue;
+      }
+      for (size_t j = 0; j < it.runs.size(); ++j) {
+        if (over_max(cfg, st)) return st;
+        if (j == 0) {
+          st.slept += it.pre_slept;
+          st.bound_cut = st.bound_cut || it.pre_cut;
+        }
+        count_run(it.runs[j], bound, st);
+        if (st.found) return st;
+      }
+      if (!it.complete) {
+        if (over_max(cfg, st)) return st;
+        st.stop = "time";
+        return st;
+      }
+      st.slept += it.post_slept;
+      st.bound_cut = st.bound_cut || it.post_cut;
+    }
+    if (!w.stopped.empty()) {
+      if (over_max(cfg, st)) return st;
+      st.stop = w.stopped;
+      return st;
+    }
     if (bound < 0 || !st.bound_cut) break;
   }
   st.exhausted = true;
@@ -354,10 +640,11 @@ uint64_t pct_seed(uint64_t search_seed, uint64_t i) {
 SearchStats search_pct(const SearchConfig& cfg, const RunOnce& run) {
   std::atomic<uint64_t> next{0}, executed{0}, first_found{UINT64_MAX};
   std::atomic<bool> timed_out{false};
+  std::atomic<bool> failed{false};
   auto worker = [&] {
     for (;;) {
       const uint64_t i = next.fetch_add(1);
-      if (i >= cfg.max_runs || i > first_found.load()) return;
+      if (i >= cfg.max_runs || i > first_found.load() || failed) return;
       if (out_of_time(cfg)) {
         timed_out = true;
         return;
@@ -375,15 +662,14 @@ SearchStats search_pct(const SearchConfig& cfg, const RunOnce& run) {
   if (jobs == 1) {
     worker();
   } else {
-    std::vector<std::thread> threads;
-    for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
-    for (std::thread& t : threads) t.join();
+    on_threads(jobs, failed, worker);
   }
   SearchStats st;
   st.runs = st.schedules = executed.load();
   if (first_found.load() != UINT64_MAX) {
     st.found = true;
     st.found_at_run = first_found.load() + 1;
+    st.found_key = first_found.load();
     st.stop = "finding";
   } else {
     st.stop = timed_out ? "time" : "max runs";
@@ -394,7 +680,8 @@ SearchStats search_pct(const SearchConfig& cfg, const RunOnce& run) {
 }  // namespace
 
 SearchStats search(const SearchConfig& cfg, const RunOnce& run) {
-  return cfg.kind == SearchConfig::Kind::dfs ? search_dfs(cfg, run) : search_pct(cfg, run);
+  if (cfg.kind == SearchConfig::Kind::pct) return search_pct(cfg, run);
+  return cfg.jobs > 1 ? search_dfs_parallel(cfg, run) : search_dfs(cfg, run);
 }
 
 }  // namespace kasim

@@ -66,7 +66,10 @@ struct SearchConfig {
   // pct
   int pct_depth = 3;
   uint64_t pct_steps = 1000;  // k: steps of a run, estimated from a first run
-  unsigned jobs = 1;  // pct: runs on this many host threads (dfs is sequential)
+  // Host threads. pct: runs are independent. dfs: subtrees of the search tree
+  // (search.cpp, "Parallel dfs"); every count and the first finding are the
+  // ones of the sequential search, for every J.
+  unsigned jobs = 1;
   // both
   uint64_t max_runs = 100'000;
   std::function<bool()> out_of_time;  // polled between runs; may be empty
@@ -81,15 +84,19 @@ struct SearchStats {
   bool bound_cut = false;    // dfs: some option exceeded the preemption bound
   int bound_reached = 0;     // dfs: the last preemption bound searched
   bool found = false;
-  uint64_t found_at_run = 0;  // 1-based; with jobs > 1 the lowest-numbered finding run
+  uint64_t found_at_run = 0;  // 1-based, in the sequential order of runs
+  uint64_t found_key = 0;     // the RunOnce `run` argument of the finding run
   int found_preemptions = 0;
   std::string stop;  // why the search stopped: "finding", "exhausted", "max runs", "time"
 };
 
 // Runs the program once under `strategy`; returns true if the run found a bug.
-// `run` is the run's 0-based index in the search. Each call must build a
-// fresh machine; with SearchConfig::jobs > 1 calls come from several host
-// threads at once.
+// `run` orders the runs as the sequential search makes them: the 0-based run
+// index for pct and sequential dfs; for dfs with jobs > 1 a sparse key (pass,
+// subtree, run within it), and some runs of the top of the tree that are not
+// counted. The finding the search reports is the one of SearchStats::found_key.
+// Each call must build a fresh machine; with SearchConfig::jobs > 1 calls
+// come from several host threads at once.
 using RunOnce = std::function<bool(uint64_t run, std::unique_ptr<Strategy> strategy)>;
 
 SearchStats search(const SearchConfig& cfg, const RunOnce& run);

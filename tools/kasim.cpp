@@ -273,7 +273,7 @@ int cmd_check(const std::vector<std::string>& args) {
       "max-schedules", po::value<std::string>()->default_value("100000"), "at most N runs")(
       "time", po::value<std::string>(), "stop the search after S seconds of wall-clock time")(
       "jobs", po::value<std::string>()->default_value("1"),
-      "pct: run on J host threads (dfs is sequential)")(
+      "run on J host threads (same counts and first finding as one)")(
       "seed", po::value<std::string>(), "seed (default: the scenario's)")(
       "out", po::value<std::string>()->default_value("results"), "results directory")(
       "canary", po::value<std::string>(), "switch on a planted bug (kasim canaries)")(
@@ -334,9 +334,6 @@ int cmd_check(const std::vector<std::string>& args) {
   else
     std::printf("check: dfs, preemption bound %d (iterative from 0), sleep sets %s\n",
                 cfg.preemption_bound, cfg.sleep_sets ? "on" : "off");
-  if (jobs > 1 && cfg.kind == SearchConfig::Kind::dfs)
-    std::printf("note: --jobs %llu: dfs runs are sequential in this version\n",
-                static_cast<unsigned long long>(jobs));
   std::fflush(stdout);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -344,8 +341,9 @@ int cmd_check(const std::vector<std::string>& args) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   if (time_limit) cfg.out_of_time = [&] { return elapsed() >= static_cast<double>(*time_limit); };
-  // With --jobs, runs come from several threads: keep the lowest-numbered
-  // finding, which is the one a sequential search reports.
+  // With --jobs, runs come from several threads: keep the finding with the
+  // lowest run key (keys follow the sequential order), which is the one the
+  // search reports, SearchStats::found_key.
   std::mutex found_mutex;
   std::optional<RunReport> found;
   uint64_t found_run = UINT64_MAX;
@@ -365,6 +363,10 @@ int cmd_check(const std::vector<std::string>& args) {
     return true;
   });
   const double wall = elapsed();
+  // A finding past the search's stop (max runs) is not one the search reports.
+  if (!st.found) found.reset();
+  if (st.found && (!found || found_run != st.found_key))
+    throw InternalError("kasim check: the reported finding's run was not kept");
 
   if (found) print_findings(*found);
   std::string space;

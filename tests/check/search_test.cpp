@@ -317,6 +317,124 @@ TEST(Dfs, InterruptDeliveriesAreChoices) {
   EXPECT_EQ(one.logs, (std::set<std::string>{"I L ", "L I "}));
 }
 
+// ---------------------------------------------------------------------------
+// Parallel dfs: the same numbers and the same first finding for every J.
+
+// Two LWPs on two CPUs and an interrupt on cpu0, three atomics each, one word
+// shared by all (so some steps are dependent and sleep sets prune some runs,
+// but not all). No state is shared between runs: machines run on several
+// host threads at once.
+Setup mixed_program() {
+  return [](Engine& e) {
+    auto w = std::make_shared<std::vector<unsigned>>(3, 0u);
+    e.spawn_lwp("A", 0, [w] {
+      atomic_inc_uint(&(*w)[0]);
+      atomic_inc_uint(&(*w)[1]);
+      atomic_inc_uint(&(*w)[0]);
+    });
+    e.spawn_lwp("B", 1, [w] {
+      atomic_inc_uint(&(*w)[2]);
+      atomic_inc_uint(&(*w)[1]);
+      atomic_inc_uint(&(*w)[2]);
+    });
+    e.add_interrupt("i", 0, IPL_VM, {0}, 0, 0, [w] { atomic_inc_uint(&(*w)[1]); });
+  };
+}
+
+struct ParallelResult {
+  SearchStats st;
+  std::set<uint64_t> completed;   // trace hashes of the runs that completed
+  std::vector<Decision> finding;  // decisions of the reported finding run
+};
+
+// Thread-safe runner: keeps the finding of the lowest run key, the one the
+// search reports (SearchStats::found_key).
+ParallelResult search_jobs(SearchConfig c, unsigned jobs, const Setup& setup) {
+  c.jobs = jobs;
+  ParallelResult out;
+  std::mutex mu;
+  uint64_t lowest = UINT64_MAX;
+  out.st = search(c, [&](uint64_t run, std::unique_ptr<Strategy> s) {
+    test::RunResult r = test::run_program(test::machine(2), std::move(s), 1, setup);
+    std::lock_guard<std::mutex> lock(mu);
+    if (r.outcome == Outcome::completed) out.completed.insert(r.hash);
+    if (r.outcome != Outcome::finding) return false;
+    if (run < lowest) {
+      lowest = run;
+      out.finding = r.decisions;
+    }
+    return true;
+  });
+  if (out.st.found) {
+    EXPECT_EQ(lowest, out.st.found_key);
+  }
+  return out;
+}
+
+void expect_same(const ParallelResult& a, const ParallelResult& b, const std::string& what) {
+  EXPECT_EQ(a.st.runs, b.st.runs) << what;
+  EXPECT_EQ(a.st.schedules, b.st.schedules) << what;
+  EXPECT_EQ(a.st.pruned, b.st.pruned) << what;
+  EXPECT_EQ(a.st.slept, b.st.slept) << what;
+  EXPECT_EQ(a.st.exhausted, b.st.exhausted) << what;
+  EXPECT_EQ(a.st.bound_cut, b.st.bound_cut) << what;
+  EXPECT_EQ(a.st.bound_reached, b.st.bound_reached) << what;
+  EXPECT_EQ(a.st.found, b.st.found) << what;
+  EXPECT_EQ(a.st.found_at_run, b.st.found_at_run) << what;
+  EXPECT_EQ(a.st.found_preemptions, b.st.found_preemptions) << what;
+  EXPECT_EQ(a.st.stop, b.st.stop) << what;
+  EXPECT_EQ(a.finding, b.finding) << what;
+  // Runs cut by max runs may complete in one and not the other.
+  if (a.st.exhausted) {
+    EXPECT_EQ(a.completed, b.completed) << what;
+  }
+}
+
+TEST(ParallelDfs, SameCountsForEveryJobs) {
+  const test::Setup setup = mixed_program();
+  for (int bound : {0, 1, 2, -1})
+    for (bool sleep_sets : {true, false}) {
+      const SearchConfig c = dfs(bound, sleep_sets);
+      const ParallelResult one = search_jobs(c, 1, setup);
+      ASSERT_TRUE(one.st.exhausted);
+      if (bound == 2 && sleep_sets) {
+        // The program is big enough to be split and to exercise the sleep sets.
+        EXPECT_GT(one.st.runs, 50u);
+        EXPECT_GT(one.st.slept, 0u);
+      }
+      for (unsigned jobs : {2u, 3u, 4u})
+        expect_same(one, search_jobs(c, jobs, setup),
+                    "bound " + std::to_string(bound) + ", sleep sets " +
+                        std::to_string(sleep_sets) + ", jobs " + std::to_string(jobs));
+    }
+}
+
+TEST(ParallelDfs, MaxRunsStopsAtTheSameRunForEveryJobs) {
+  const test::Setup setup = mixed_program();
+  for (uint64_t max : {1u, 7u, 20u, 41u}) {
+    SearchConfig c = dfs(2, true);
+    c.max_runs = max;
+    const ParallelResult one = search_jobs(c, 1, setup);
+    EXPECT_EQ(one.st.runs, max);
+    EXPECT_EQ(one.st.stop, "max runs");
+    for (unsigned jobs : {2u, 4u}) expect_same(one, search_jobs(c, jobs, setup), "max " + std::to_string(max));
+  }
+}
+
+TEST(ParallelDfs, FindsTheSequentialFirstFinding) {
+  const test::Setup setup = planted_race().setup;
+  for (bool sleep_sets : {true, false}) {
+    const ParallelResult one = search_jobs(dfs(2, sleep_sets), 1, setup);
+    ASSERT_TRUE(one.st.found);
+    for (unsigned jobs : {2u, 3u, 4u}) {
+      const ParallelResult many = search_jobs(dfs(2, sleep_sets), jobs, setup);
+      expect_same(one, many, "jobs " + std::to_string(jobs));
+      test::RunResult r = test::replay_program(test::machine(2), many.finding, 1, setup);
+      EXPECT_EQ(r.outcome, Outcome::finding);
+    }
+  }
+}
+
 TEST(Pct, ProbabilityBound) {
   EXPECT_DOUBLE_EQ(pct_probability(2, 10, 1), 0.5);
   EXPECT_DOUBLE_EQ(pct_probability(2, 10, 3), 1.0 / 200);
