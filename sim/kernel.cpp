@@ -164,7 +164,15 @@ void delay_ns(uint64_t ns) { eng().busy_wait(ns); }
 
 uint64_t page_size() { return eng().pages().page_size(); }
 
-vm_page* uvm_pagealloc(uvm_object* owner, voff_t, void*, int) {
+vm_page* uvm_pagealloc(uvm_object* owner, voff_t, void*, int flags) {
+  // Fault site "uvm_pagealloc": a caller that may not sleep (it asks for the
+  // reserve) finds no page, as when the free list is below it; callers that
+  // may sleep would uvm_wait and retry, so only these see the failure.
+  if ((flags & UVM_PGA_USERESERVE) != 0 && buggify("uvm_pagealloc")) {
+    Engine& e = eng();
+    e.sched_point(e.costs().page_alloc, {AccessKind::pages, 0});
+    return nullptr;
+  }
   return eng().pages().alloc(owner);
 }
 void uvm_pagefree(vm_page* pg) { eng().pages().free(pg); }
@@ -236,6 +244,19 @@ const std::vector<kasim_named>& kasim_marks() {
       {"vmem_btag_starved", "vmem found its boundary-tag reserve empty and could not refill it"},
       {"vmem_sleep", "vmem_xalloc (VM_SLEEP) slept for space"},
       {"uvm_km_page_retry", "uvm_km_alloc waited for a free page and retried"},
+      {"pool_cache_get_slow_intr", "pool_cache_get took the slow path in an interrupt handler"},
+      {"pool_cache_put_destruct",
+       "pool_cache_put found no empty group and destructed the object back to the pool"},
+      {"pool_cache_ctor_fail", "a pool_cache constructor failed (pool_cache_get returned NULL)"},
+      {"pool_cache_invalidate_xcall",
+       "pool_cache_invalidate cross-called every CPU (more than one) to give up its groups"},
+      {"pool_cache_pcg_contended", "a pcg stack spinner saw the dummy marker (another CPU held it)"},
+      {"kmem_page", "kmem_alloc took the page path (uvm_km_kmem_alloc on kmem_va_arena)"},
+      {"vmem_qcache_import", "a vmem quantum cache imported a pool page from its arena"},
+      {"extent_waitspace_wakeup", "an extent EX_WAITSPACE sleeper was woken and searched again"},
+      {"extent_fixed_wait", "a fixed extent's allocation slept for a free region descriptor"},
+      {"extent_mallocok_fallback",
+       "a fixed extent's freelist was empty and EX_MALLOCOK took a descriptor from expool"},
       {"fault_injected", "a fault-injection site fired"},
   };
   return marks;
@@ -255,8 +276,27 @@ const std::vector<kasim_named>& kasim_canaries() {
       {"pool_nout_spl_window",
        "pool_put updates pr_nout in two halves with the lock released (and the SPL lowered) "
        "between them, so an interrupt handler's pool_get/pool_put in the window is lost"},
+      {"pool_cache_fast_path_no_splvm",
+       "pool_cache_get/put update this CPU's group without splvm, so an IPL_VM interrupt on "
+       "the same CPU can interleave with the slot and pcg_avail update"},
+      {"kmem_route_one_class_small",
+       "kmem_alloc and kmem_free route a size to the cache one class too small"},
+      {"extent_boundary_off_by_one",
+       "extent_alloc's boundary test lets a region end on the boundary line"},
   };
   return canaries;
+}
+
+const std::vector<kasim_named>& kasim_fault_sites() {
+  static const std::vector<kasim_named> sites = {
+      {"vmem_btag", "the boundary-tag pool cannot refill vmem's reserve (pool_get PR_NOWAIT)"},
+      {"pool_cache_get",
+       "pool_cache_get(PR_NOWAIT) fails at once, as when the pool cannot get a page"},
+      {"pool_cache_ctor", "a pool_cache constructor (one the cache was given) fails"},
+      {"uvm_pagealloc", "uvm_pagealloc finds no free page and returns NULL"},
+      {"cv_wait_sig", "an interruptible sleep (cv_wait_sig) is interrupted by a signal: EINTR"},
+  };
+  return sites;
 }
 
 namespace {

@@ -168,6 +168,9 @@ struct kasim_named {
 };
 const std::vector<kasim_named>& kasim_marks();
 const std::vector<kasim_named>& kasim_canaries();
+// The buggify() sites the allocators use (docs/fuzzing.md "Fault
+// injection"), listed for users and tests.
+const std::vector<kasim_named>& kasim_fault_sites();
 
 // kasim_mark("pool_hardlimit"): this run reached a rare path. Costs nothing
 // simulated and does not enter the trace. An undeclared name is an internal

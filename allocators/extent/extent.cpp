@@ -65,7 +65,9 @@ int extent_sleep(extent* ex, int flags) {
              "extent `%s': sleeping without ex_lock (EX_EARLY extents have no lock or cv)",
              ex->ex_name);
   if (flags & EX_CATCH) {
-    const int error = cv_wait_sig(&ex->ex_cv, &ex->ex_lock);
+    // Fault site "cv_wait_sig": a signal is pending, so the interruptible
+    // sleep returns EINTR at once, as sleepq_block does.
+    const int error = buggify("cv_wait_sig") ? kEINTR : cv_wait_sig(&ex->ex_cv, &ex->ex_lock);
     if (error != 0) ex->ex_nintr++;
     return error;
   }
@@ -130,6 +132,7 @@ extent_region* extent_alloc_region_descriptor(extent* ex, int flags) {
         return rp;
       }
       if (flags & EX_MALLOCOK) {
+        kasim_mark("extent_mallocok_fallback");
         ex_unlock(ex);
         break;
       }
@@ -139,6 +142,7 @@ extent_region* extent_alloc_region_descriptor(extent* ex, int flags) {
       }
       ex->ex_flwanted = true;
       ex->ex_nwaitdesc++;
+      kasim_mark("extent_fixed_wait");
       if (extent_sleep(ex, flags) != 0) {
         ex_unlock(ex);
         return nullptr;
@@ -386,7 +390,10 @@ int extent_alloc_region(extent* ex, u_long start, u_long size, int flags) {
     if (flags & EX_WAITSPACE) {
       ex->ex_nwaitspace++;
       error = extent_sleep(ex, flags);
-      if (error == 0) continue;
+      if (error == 0) {
+        kasim_mark("extent_waitspace_wakeup");
+        continue;
+      }
     } else {
       ex->ex_neagain++;
     }
@@ -394,6 +401,15 @@ int extent_alloc_region(extent* ex, u_long start, u_long size, int flags) {
     ex_unlock(ex);
     return error;
   }
+}
+
+// Whether a candidate ending at newend crosses the boundary line just after
+// dontcross (the last address before the line).
+// Planted bug "extent_boundary_off_by_one": the test lets a region end on the
+// line itself (newend == dontcross + 1).
+static bool extent_crosses(u_long newend, u_long dontcross) {
+  if (kasim_canary("extent_boundary_off_by_one")) return newend > dontcross + 1;
+  return newend > dontcross;
 }
 
 int extent_alloc_subregion1(extent* ex, u_long substart, u_long subend, u_long size,
@@ -458,7 +474,7 @@ int extent_alloc_subregion1(extent* ex, u_long substart, u_long subend, u_long s
           u_long dontcross = EXTENT_ALIGN(newstart + 1, boundary, bound_base) - 1;
           if (dontcross < ex->ex_start) {
             dontcross = ex->ex_end;  // the next line wrapped: no line ahead
-          } else if (newend > dontcross) {
+          } else if (extent_crosses(newend, dontcross)) {
             // Crossing a line: start on it, without re-aligning.
             newstart = dontcross + 1;
             newend = newstart + (size - 1);
@@ -500,7 +516,7 @@ int extent_alloc_subregion1(extent* ex, u_long substart, u_long subend, u_long s
         u_long dontcross = EXTENT_ALIGN(newstart + 1, boundary, bound_base) - 1;
         if (dontcross < ex->ex_start) {
           dontcross = ex->ex_end;
-        } else if (newend > dontcross) {
+        } else if (extent_crosses(newend, dontcross)) {
           newstart = dontcross + 1;
           newend = newstart + (size - 1);
           dontcross += boundary;
@@ -538,7 +554,10 @@ int extent_alloc_subregion1(extent* ex, u_long substart, u_long subend, u_long s
     if (flags & EX_WAITSPACE) {
       ex->ex_nwaitspace++;
       error = extent_sleep(ex, flags);
-      if (error == 0) continue;
+      if (error == 0) {
+        kasim_mark("extent_waitspace_wakeup");
+        continue;
+      }
     } else {
       ex->ex_neagain++;
     }

@@ -115,6 +115,18 @@ void kmem_size_check(kmem_globals& g, vaddr_t p, size_t sz) {
   g.footers[p + sz] = KMEM_SIZE_FREED;
 }
 
+// The route kmem_alloc and kmem_free take for a size.
+// Planted bug "kmem_route_one_class_small": the lookup lands one class below
+// the right one (an off-by-one in the table index), in both kmem_alloc and
+// kmem_free, so the two agree; the object is then too small for the request
+// and its footer.
+kmem_route kmem_route_for(const kmem_layout& l, size_t requested_size) {
+  kmem_route r = kmem_route_of(l, requested_size);
+  if (r.kind != kmem_route_kind::page && r.cls > 0 && kasim_canary("kmem_route_one_class_small"))
+    r.cls--;
+  return r;
+}
+
 vaddr_t kmem_intr_alloc1(size_t requested_size, km_flag_t kmflags, bool zero, bool intr) {
   const char* fn = intr ? (zero ? "kmem_intr_zalloc" : "kmem_intr_alloc")
                         : (zero ? "kmem_zalloc" : "kmem_alloc");
@@ -123,7 +135,7 @@ vaddr_t kmem_intr_alloc1(size_t requested_size, km_flag_t kmflags, bool zero, bo
   kmem_globals& g = kmem_globals_get();
   KASSERTMSG(g.inited, "%s: kmem_init has not run", fn);
 
-  const kmem_route r = kmem_route_of(g.layout, requested_size);
+  const kmem_route r = kmem_route_for(g.layout, requested_size);
   vaddr_t p = 0;
   kmem_live_rec rec;
   rec.req = requested_size;
@@ -131,6 +143,7 @@ vaddr_t kmem_intr_alloc1(size_t requested_size, km_flag_t kmflags, bool zero, bo
   rec.zeroed = zero;
   rec.intr = intr;
   if (r.kind == kmem_route_kind::page) {
+    kasim_mark("kmem_page");
     uvm_km_globals& ug = uvm_km_globals_get();
     const vm_flag_t vmflags = ((kmflags & KM_SLEEP) ? VM_SLEEP : VM_NOSLEEP) | VM_INSTANTFIT;
     vmem_addr_t va = 0;
@@ -163,7 +176,7 @@ void kmem_intr_free1(vaddr_t p, size_t requested_size, bool intr) {
   KASSERTMSG(requested_size > 0, "%s(0x%" PRIx64 "): size 0", fn, p);
   kmem_globals& g = kmem_globals_get();
   KASSERTMSG(g.inited, "%s: kmem_init has not run", fn);
-  const kmem_route r = kmem_route_of(g.layout, requested_size);
+  const kmem_route r = kmem_route_for(g.layout, requested_size);
   if (r.kind == kmem_route_kind::page) {
     // No footer on this path: uvm_km_kmem_free (and vmem) check the size.
     g.live.erase(p);

@@ -50,6 +50,7 @@ pcg_t* pool_pcg_get(pcg_t* volatile* head, uint64_t* spins) {
   for (;;) {
     o = static_cast<pcg_t*>(atomic_load_ptr(head));
     if (o == marker) {
+      kasim_mark("pool_cache_pcg_contended");
       (*spins)++;
       delay_ns(backoff);
       backoff = std::min(backoff * 2, kBackoffMaxNs);
@@ -76,6 +77,7 @@ void pool_pcg_put(pcg_t* volatile* head, pcg_t* pcg, uint64_t* spins) {
   for (;;) {
     pcg_t* const o = static_cast<pcg_t*>(atomic_load_ptr(head));
     if (o == marker) {
+      kasim_mark("pool_cache_pcg_contended");
       (*spins)++;
       delay_ns(backoff);
       backoff = std::min(backoff * 2, kBackoffMaxNs);
@@ -97,6 +99,7 @@ pcg_t* pool_pcg_trunc(pcg_t* volatile* head) {
   for (;;) {
     o = static_cast<pcg_t*>(atomic_load_ptr(head));
     if (o == marker) {
+      kasim_mark("pool_cache_pcg_contended");
       delay_ns(backoff);
       backoff = std::min(backoff * 2, kBackoffMaxNs);
       continue;
@@ -241,6 +244,7 @@ void pool_cache_invalidate_cpu(pool_cache* pc, unsigned index) {
 bool pool_cache_get_slow(pool_cache* pc, pool_cache_cpu_t* cc, int s, vaddr_t* objp,
                          paddr_t* pap, int flags) {
   KASSERT(cc->cc_current->pcg_avail == 0 && cc->cc_previous->pcg_avail == 0);
+  if (cpu_intr_p()) kasim_mark("pool_cache_get_slow_intr");
   cc->cc_misses++;
   uint64_t spins = 0;
   pc->pc_transit++;
@@ -271,8 +275,12 @@ bool pool_cache_get_slow(pool_cache* pc, pool_cache_cpu_t* cc, int s, vaddr_t* o
     KASSERT((flags & (PR_NOWAIT | PR_LIMITFAIL)) != 0);
     return false;
   }
-  if (pc->pc_ctor(pc->pc_arg, obj, flags) != 0) {
+  // Fault site "pool_cache_ctor": the cache's ctor fails (a cache without
+  // one has the null ctor, which cannot fail).
+  const bool ctor_fault = pc->pc_ctor != pool_cache_nullop_ctor && buggify("pool_cache_ctor");
+  if (ctor_fault || pc->pc_ctor(pc->pc_arg, obj, flags) != 0) {
     // A failed ctor is no object: back to the pool, no dtor, even with PR_WAITOK.
+    kasim_mark("pool_cache_ctor_fail");
     pc->pc_nctorfail++;
     pool_put(&pc->pc_pool, obj);
     *objp = 0;
@@ -322,11 +330,21 @@ bool pool_cache_put_slow(pool_cache* pc, pool_cache_cpu_t* cc, int s, vaddr_t ob
     return true;
   }
   // No group to be had: the object goes back to the pool.
+  kasim_mark("pool_cache_put_destruct");
   cc->cc_pcmisses++;
   splx(s);
   pool_cache_destruct_object(pc, obj);
   return false;
 }
+
+// Planted bug "pool_cache_fast_path_no_splvm": pool_cache_get/put read
+// pcg_avail, then write the slot and pcg_avail back, without splvm. The
+// read-modify-write of the group takes time on a real CPU, and an interrupt
+// arriving in it is taken at once (nothing masks it): kasim models that time
+// as a busy wait, during which due interrupts are delivered. With splvm (the
+// correct code) the same interrupt stays pending until splx.
+constexpr uint64_t kFastPathWindowNs = 40;
+void pool_cache_fast_path_window() { delay_ns(kFastPathWindowNs); }
 
 void assert_cache_context(const pool_cache* pc, const char* fn) {
   KASSERTMSG(!(cpu_intr_p() || cpu_softintr_p()) || pc->pc_pool.pr_ipl != IPL_NONE,
@@ -437,17 +455,22 @@ vaddr_t pool_cache_get_paddr(pool_cache_t pc, int flags, paddr_t* pap) {
                pc->pc_pool.pr_wchan);
   if ((flags & PR_NOWAIT) && buggify("pool_cache_get")) return 0;
 
-  // Lock out interrupts and disable preemption.
-  const int s = splvm();
+  // Lock out interrupts and disable preemption. Planted bug
+  // "pool_cache_fast_path_no_splvm": the fast path runs at the caller's SPL.
+  const bool nospl = kasim_canary("pool_cache_fast_path_no_splvm");
+  const int s = nospl ? curspl() : splvm();
   for (;;) {
     // Re-read each time round: a slow path may have slept elsewhere.
     pool_cache_cpu_t* cc = cc_get(pc);
     pcg_t* pcg = cc->cc_current;
     if (pcg->pcg_avail > 0) {
-      pcgpair& o = pcg->pcg_objects[--pcg->pcg_avail];
+      const unsigned avail = pcg->pcg_avail;
+      const pcgpair o = pcg->pcg_objects[avail - 1];
+      if (nospl) pool_cache_fast_path_window();
+      pcg->pcg_objects[avail - 1] = pcgpair{};
+      pcg->pcg_avail = avail - 1;
       const vaddr_t obj = o.pcgo_va;
       if (pap != nullptr) *pap = o.pcgo_pa;
-      o = pcgpair{};
       cc->cc_hits++;
       if (pool_live_item* it = shadow(pc, obj)) it->cached = false;
       splx(s);
@@ -460,6 +483,9 @@ vaddr_t pool_cache_get_paddr(pool_cache_t pc, int flags, paddr_t* pap) {
       continue;
     }
     vaddr_t obj = 0;
+    // The slow paths run at splvm even with the planted bug (their group
+    // stacks assert it): only the fast path goes without.
+    if (nospl) (void)splvm();
     if (!pool_cache_get_slow(pc, cc, s, &obj, pap, flags)) return obj;
   }
 }
@@ -488,12 +514,17 @@ void pool_cache_put_paddr(pool_cache_t pc, vaddr_t obj, paddr_t pa) {
     panic("pool_cache_put: [%s] 0x%" PRIx64 " already in the cache (double put)",
           pc->pc_pool.pr_wchan, obj);
 
-  const int s = splvm();
+  // Planted bug "pool_cache_fast_path_no_splvm", as in pool_cache_get_paddr.
+  const bool nospl = kasim_canary("pool_cache_fast_path_no_splvm");
+  const int s = nospl ? curspl() : splvm();
   for (;;) {
     pool_cache_cpu_t* cc = cc_get(pc);
     pcg_t* pcg = cc->cc_current;
     if (pcg->pcg_avail < pcg->pcg_size) {
-      pcg->pcg_objects[pcg->pcg_avail++] = pcgpair{obj, pa};
+      const unsigned avail = pcg->pcg_avail;
+      if (nospl) pool_cache_fast_path_window();
+      pcg->pcg_objects[avail] = pcgpair{obj, pa};
+      pcg->pcg_avail = avail + 1;
       cc->cc_hits++;
       it->cached = true;
       splx(s);
@@ -505,6 +536,7 @@ void pool_cache_put_paddr(pool_cache_t pc, vaddr_t obj, paddr_t pa) {
       cc->cc_previous = pcg;
       continue;
     }
+    if (nospl) (void)splvm();
     if (!pool_cache_put_slow(pc, cc, s, obj)) return;
   }
 }
@@ -530,8 +562,10 @@ void pool_cache_invalidate(pool_cache_t pc) {
   // CPU can hold groups.
   if (ncpu() < 2 || !mp_online())
     pool_cache_transfer(pc);
-  else
+  else {
+    kasim_mark("pool_cache_invalidate_xcall");
     xc_wait(xc_broadcast(0, pool_cache_transfer_xc, pc, nullptr));
+  }
 
   // The empty groups of every cache go back to their pools.
   for (pcg_t* volatile* head : {&g.pcg_normal_cache, &g.pcg_large_cache}) {

@@ -135,14 +135,20 @@ void bt_pool_put(vmem_globals& g, bt_t* bt) {
   g.bt_pool_nput++;
 }
 
-// bt_refill_locked: bring the arena's reserve above BT_MINRESERVE from the
-// btag pool. kasim's pool is host memory; pool_get(PR_NOWAIT) failing is
-// modelled by the fault-injection site "vmem_btag".
+// bt_refill_locked: bring the arena's reserve above BT_MINRESERVE, from the
+// static boot tags while any are left, then from the btag pool. kasim's pool
+// is host memory; pool_get(PR_NOWAIT) failing is modelled by the
+// fault-injection site "vmem_btag". The static tags cannot fail: the boot
+// arenas (kmem_arena's initial span) always get theirs, as in NetBSD.
 int bt_refill_locked(vmem_t* vm) {
   VMEM_ASSERT_LOCKED(vm);
   if (vm->vm_flags & VM_PRIVTAGS) return vm->vm_nfreetags > 0 ? 0 : ENOMEM_;
+  vmem_globals& g = *vm->vm_globals;
   while (vm->vm_nfreetags <= BT_MINRESERVE) {
-    if (buggify("vmem_btag")) break;
+    if (g.bt_static_left > 0)
+      g.bt_static_left--;
+    else if (buggify("vmem_btag"))
+      break;
     bt_t* bt = bt_pool_get(vm);
     list_insert_head(&vm->vm_freetags, bt);
     vm->vm_nfreetags++;
@@ -493,6 +499,7 @@ vaddr_t qc_poolpage_alloc(pool* pp, int prflags) {
   vmem_addr_t addr = 0;
   if (vmem_alloc(vm, pp->pr_alloc->pa_pagesz, prf_to_vmf(prflags) | VM_INSTANTFIT, &addr) != 0)
     return 0;
+  kasim_mark("vmem_qcache_import");
   return addr;
 }
 

@@ -27,6 +27,7 @@ inline constexpr short BT_F_PRIVATE = 0x1;  // caller-owned tag (vmem_add_bts)
 inline constexpr int VMEM_MAXORDER = 64;      // bits in vmem_size_t
 inline constexpr int VMEM_QCACHE_IDX_MAX = 16;
 inline constexpr unsigned BT_MINRESERVE = 4;  // tags bt_alloc keeps in reserve
+inline constexpr size_t VMEM_BTAG_BOOTSTRAP = 200;  // static_bts[]
 inline constexpr unsigned BT_MAXFREE = 64;    // reserve trimmed to this after a free
 inline constexpr size_t VMEM_HASHSIZE_MIN = 1;
 inline constexpr size_t VMEM_HASHSIZE_MAX = 65536;
@@ -126,6 +127,10 @@ struct vmem_globals {
   std::vector<std::unique_ptr<vmem_btag[]>> bt_slabs;
   vmem_btag* bt_pool_free = nullptr;  // linked through bt_list_next
   size_t bt_pool_nfree = 0, bt_pool_nget = 0, bt_pool_nput = 0;
+  // static_bts: the first VMEM_BTAG_BOOTSTRAP tags the machine hands out are
+  // NetBSD's static boot tags (vmem_btag_freelist), which refills take before
+  // calling pool_get; only pool_get can fail. Counts the ones left.
+  size_t bt_static_left = VMEM_BTAG_BOOTSTRAP;
   vmem_globals() = default;
   vmem_globals(const vmem_globals&) = delete;
   vmem_globals& operator=(const vmem_globals&) = delete;

@@ -302,11 +302,17 @@ TEST(Shrink, RefusesAnInputThatDoesNotFail) {
 TEST(Canaries, DeclaredOnceAndOffByDefault) {
   std::set<std::string> names;
   for (const kasim_named& c : kasim_canaries()) EXPECT_TRUE(names.insert(c.name).second);
-  EXPECT_GE(names.size(), 5u);
+  EXPECT_GE(names.size(), 8u);
   for (const char* n : {"vmem_no_coalesce_prev", "vmem_inuse_unlocked", "pool_nowait_hardlimit",
-                        "pool_put_below_lowat", "pool_nout_spl_window"})
+                        "pool_put_below_lowat", "pool_nout_spl_window",
+                        "pool_cache_fast_path_no_splvm",
+                        "kmem_route_one_class_small", "extent_boundary_off_by_one"})
     EXPECT_TRUE(is_canary(n)) << n;
   EXPECT_FALSE(is_canary("no_such_bug"));
+  std::set<std::string> sites;
+  for (const kasim_named& f : kasim_fault_sites()) EXPECT_TRUE(sites.insert(f.name).second);
+  for (const char* n : {"vmem_btag", "pool_cache_get", "pool_cache_ctor", "uvm_pagealloc", "cv_wait_sig"})
+    EXPECT_TRUE(sites.count(n)) << n;
   RunOptions opt;
   opt.canary = "no_such_bug";
   Scenario sc = parse_scenario(base_doc(), "f.json");
@@ -342,6 +348,75 @@ TEST(Faults, SectionSwitchesInjectionOnAndIsRecorded) {
   EXPECT_TRUE(has_line(errors_of(d), "/faults/fire_percent: must be in [0, 100]"));
 }
 
+// Regression: with every fault site on, the vmem_btag site fired while
+// kasim_vm_boot created kmem_arena, vmem_create returned NULL, and the first
+// page-path kmem_alloc imported from a NULL source arena (a crash in
+// vmem_alloc through vmem_import). NetBSD's boot arenas take static boot
+// tags, which cannot fail: so do kasim's now, and faults only leave
+// NetBSD's failures (NULL from KM_NOSLEEP), never a finding.
+TEST(Faults, BootArenasSurviveEveryFaultSite) {
+  json d = json::parse(R"({
+    "kasim": 1, "name": "faults-kmem", "seed": 1,
+    "machine": { "cpus": 2, "phys_pages": 2048 },
+    "workload": {
+      "threads_per_cpu": 1, "ops_per_thread": 40,
+      "mix": [
+        { "op": "kmem_alloc", "size": { "min": 4097, "max": 65536 }, "flags": ["KM_NOSLEEP"], "weight": 2 },
+        { "op": "kmem_alloc", "size": { "min": 1, "max": 16384 }, "flags": ["KM_SLEEP"], "weight": 2 },
+        { "op": "kmem_free", "weight": 3 }
+      ]
+    },
+    "faults": { "site_percent": 100, "fire_percent": 50 },
+    "check": { "every": "step", "leaks": false }
+  })");
+  Scenario sc = parse_scenario(d, "f.json");
+  std::set<std::string> marks;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    RunOptions opt;
+    opt.seed = seed;
+    opt.strategy = "random";
+    RunReport rep = run_scenario(sc, opt);
+    EXPECT_TRUE(rep.findings.empty()) << "seed " << seed << ": " << rep.verdict;
+    EXPECT_EQ(rep.outcome, Outcome::completed) << "seed " << seed;
+    marks.insert(rep.marks.begin(), rep.marks.end());
+  }
+  EXPECT_TRUE(marks.count("kmem_page"));
+  EXPECT_TRUE(marks.count("vmem_qcache_import"));
+  EXPECT_TRUE(marks.count("fault_injected"));
+}
+
+// Each fault site leaves NetBSD's failure: a cache whose ctor fails returns
+// NULL even to PR_WAITOK, a NOSLEEP page-path kmem_alloc returns NULL, and
+// an EX_CATCH sleep for space returns EINTR (without the fault it would
+// sleep for ever: nothing frees).
+TEST(Faults, SitesLeaveNetBSDsFailures) {
+  json d = json::parse(R"({
+    "kasim": 1, "name": "faults-sites", "seed": 1,
+    "machine": { "cpus": 1, "phys_pages": 1024 },
+    "objects": [
+      { "name": "c", "type": "pool_cache", "size": 128, "ctor": true },
+      { "name": "ex", "type": "extent", "start": 0, "end": "0xff" }
+    ],
+    "threads": [ { "name": "t0", "cpu": 0, "steps": [
+      { "op": "pool_cache_get", "cache": "c", "flags": ["PR_WAITOK"], "expect": { "null": true } },
+      { "op": "kmem_alloc", "size": 20000, "flags": ["KM_NOSLEEP"], "expect": { "null": true } },
+      { "op": "extent_alloc_region", "extent": "ex", "start": 0, "size": "0x100",
+        "flags": ["EX_WAITOK"], "expect": { "error": 0 } },
+      { "op": "extent_alloc", "extent": "ex", "size": "0x10", "alignment": 1, "boundary": 0,
+        "flags": ["EX_WAITOK", "EX_WAITSPACE", "EX_CATCH"], "expect": { "error": "EINTR" } }
+    ] } ],
+    "faults": { "site_percent": 100, "fire_percent": 100 },
+    "check": { "every": "step", "leaks": false }
+  })");
+  Scenario sc = parse_scenario(d, "f.json");
+  RunReport rep = run_scenario(sc, RunOptions{});
+  EXPECT_TRUE(rep.findings.empty()) << rep.verdict;
+  EXPECT_EQ(rep.outcome, Outcome::completed);
+  std::set<std::string> marks(rep.marks.begin(), rep.marks.end());
+  EXPECT_TRUE(marks.count("pool_cache_ctor_fail"));
+  EXPECT_TRUE(marks.count("fault_injected"));
+}
+
 }  // namespace
 
 namespace {
@@ -374,6 +449,15 @@ TEST(Canaries, InterleavingCanariesNeedTheInterleaving) {
   EXPECT_GT(findings_in(p, "pool_nout_spl_window", 30), 0u);
   p["workload"].erase("interrupts");
   EXPECT_EQ(findings_in(p, "pool_nout_spl_window", 100), 0u);
+}
+
+// pool_cache's fast path without splvm is exposed only by an interrupt taken
+// on the same CPU in the middle of the group update.
+TEST(Canaries, PoolCacheFastPathCanaryNeedsTheInterrupt) {
+  json f = load_json(KASIM_SOURCE_DIR "/scenarios/canaries/pool-cache-fast-path-no-splvm.json");
+  EXPECT_GT(findings_in(f, "pool_cache_fast_path_no_splvm", 30), 0u);
+  f["workload"].erase("interrupts");
+  EXPECT_EQ(findings_in(f, "pool_cache_fast_path_no_splvm", 100), 0u);
 }
 
 }  // namespace
