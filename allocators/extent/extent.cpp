@@ -349,6 +349,32 @@ void extent_destroy(extent* ex) {
   if (!fixed) extent_struct_free(addr);
 }
 
+namespace {
+
+// extent_wait_for_space: the request did not fit. With EX_WAITSPACE, sleep
+// until a free makes room and return 0: the caller rescans, with ex_lock
+// held again. Otherwise, or when an EX_CATCH sleep is interrupted, give the
+// descriptor back, unlock and return the error (EAGAIN, or EINTR).
+//  => ex_lock held.
+int extent_wait_for_space(extent* ex, extent_region* myrp, int flags) {
+  int error = kEAGAIN;
+  if (flags & EX_WAITSPACE) {
+    ex->ex_nwaitspace++;
+    error = extent_sleep(ex, flags);
+    if (error == 0) {
+      kasim_mark("extent_waitspace_wakeup");
+      return 0;
+    }
+  } else {
+    ex->ex_neagain++;
+  }
+  extent_free_region_descriptor(ex, myrp);
+  ex_unlock(ex);
+  return error;
+}
+
+}  // namespace
+
 int extent_alloc_region(extent* ex, u_long start, u_long size, int flags) {
   if (ex == nullptr) panic("extent_alloc_region: NULL extent");
   if (size < 1) panic("extent_alloc_region: extent `%s', size 0x%lx", ex->ex_name, size);
@@ -386,19 +412,8 @@ int extent_alloc_region(extent* ex, u_long start, u_long size, int flags) {
       ex_unlock(ex);
       return 0;
     }
-    int error = kEAGAIN;
-    if (flags & EX_WAITSPACE) {
-      ex->ex_nwaitspace++;
-      error = extent_sleep(ex, flags);
-      if (error == 0) {
-        kasim_mark("extent_waitspace_wakeup");
-        continue;
-      }
-    } else {
-      ex->ex_neagain++;
-    }
-    extent_free_region_descriptor(ex, myrp);
-    ex_unlock(ex);
+    const int error = extent_wait_for_space(ex, myrp, flags);
+    if (error == 0) continue;
     return error;
   }
 }
@@ -550,19 +565,8 @@ int extent_alloc_subregion1(extent* ex, u_long substart, u_long subend, u_long s
       *result = newstart;
       return 0;
     }
-    int error = kEAGAIN;
-    if (flags & EX_WAITSPACE) {
-      ex->ex_nwaitspace++;
-      error = extent_sleep(ex, flags);
-      if (error == 0) {
-        kasim_mark("extent_waitspace_wakeup");
-        continue;
-      }
-    } else {
-      ex->ex_neagain++;
-    }
-    extent_free_region_descriptor(ex, myrp);
-    ex_unlock(ex);
+    const int error = extent_wait_for_space(ex, myrp, flags);
+    if (error == 0) continue;
     return error;
   }
 }

@@ -284,20 +284,25 @@ vaddr_t kmem_intr_zalloc(size_t size, km_flag_t kmflags) {
 
 void kmem_intr_free(vaddr_t p, size_t size) { kmem_intr_free1(p, size, true); }
 
-vaddr_t kmem_alloc(size_t size, km_flag_t kmflags) {
-  kmem_assert_thread("kmem_alloc");
-  const vaddr_t v = kmem_intr_alloc1(size, kmflags, false, false);
-  KASSERTMSG(v != 0 || (kmflags & KM_NOSLEEP) != 0, "kmem_alloc(%zu, KM_SLEEP) returned NULL",
-             size);
+namespace {
+
+// kmem_alloc and kmem_zalloc: the thread-context entry points, which never
+// return NULL with KM_SLEEP.
+vaddr_t kmem_thread_alloc(const char* fn, size_t size, km_flag_t kmflags, bool zero) {
+  kmem_assert_thread(fn);
+  const vaddr_t v = kmem_intr_alloc1(size, kmflags, zero, false);
+  KASSERTMSG(v != 0 || (kmflags & KM_NOSLEEP) != 0, "%s(%zu, KM_SLEEP) returned NULL", fn, size);
   return v;
 }
 
+}  // namespace
+
+vaddr_t kmem_alloc(size_t size, km_flag_t kmflags) {
+  return kmem_thread_alloc("kmem_alloc", size, kmflags, false);
+}
+
 vaddr_t kmem_zalloc(size_t size, km_flag_t kmflags) {
-  kmem_assert_thread("kmem_zalloc");
-  const vaddr_t v = kmem_intr_alloc1(size, kmflags, true, false);
-  KASSERTMSG(v != 0 || (kmflags & KM_NOSLEEP) != 0, "kmem_zalloc(%zu, KM_SLEEP) returned NULL",
-             size);
-  return v;
+  return kmem_thread_alloc("kmem_zalloc", size, kmflags, true);
 }
 
 void kmem_free(vaddr_t p, size_t size) {

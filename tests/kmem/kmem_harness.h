@@ -48,16 +48,12 @@ inline void kmem_clean(const std::function<void(Sim&)>& body, uint64_t phys_page
 // Requires a contract finding whose message contains every needle.
 inline void kmem_contract(const std::function<void()>& body,
                           std::initializer_list<const char*> needles) {
-  Sim s;
-  s.lwp("t", 0, [&] {
-    kmem_boot(s);
-    body();
-  });
-  Outcome o = s.run();
-  ASSERT_EQ(o, Outcome::finding) << "no finding";
-  const Finding& f = s.e->findings().front();
-  EXPECT_EQ(f.kind, "contract") << f.message;
-  for (const char* n : needles) EXPECT_NE(f.message.find(n), std::string::npos) << f.message;
+  pool_contract(
+      [&] {
+        kmem_init(64);
+        body();
+      },
+      needles);
 }
 
 }  // namespace kasim::test
