@@ -1,8 +1,8 @@
 #include "scenarios/report.h"
 
+#include "scenarios/files.h"
 #include "sim/kernel.h"
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -173,8 +173,8 @@ std::string encode_decisions(const std::vector<Decision>& ds) {
   return out;
 }
 
-std::optional<std::vector<Decision>> decode_decisions(const std::string& text, std::string* why) {
-  constexpr uint64_t kMaxDecisions = 1ULL << 30;
+std::optional<std::vector<Decision>> decode_decisions(const std::string& text, std::string* why,
+                                                      uint64_t max_decisions) {
   std::vector<Decision> out;
   std::istringstream in(text);
   std::string tok;
@@ -196,9 +196,10 @@ std::optional<std::vector<Decision>> decode_decisions(const std::string& text, s
       }
     }
     // A run records at most one decision per step: more than the step limit
-    // ever allows is a corrupt trace, not a reason to allocate gigabytes.
-    if (out.size() + count > kMaxDecisions) {
-      if (why) *why = "more than " + std::to_string(kMaxDecisions) + " decisions";
+    // allows is a corrupt trace, not a reason to allocate gigabytes.
+    if (count > max_decisions - out.size()) {
+      if (why)
+        *why = "more than " + std::to_string(max_decisions) + " decisions (at most one per step)";
       return std::nullopt;
     }
     Decision d{kind == 'r' ? OptionKind::run : OptionKind::deliver, static_cast<uint16_t>(cpu),
@@ -209,7 +210,7 @@ std::optional<std::vector<Decision>> decode_decisions(const std::string& text, s
 }
 
 json trace_json(const Scenario& sc, const RunReport& rep) {
-  json j = {{"kasim_trace", 1},
+  json j = {{"kasim_trace", kTraceFormat},
             {"kasim_version", KASIM_VERSION},
             {"file", sc.file},
             {"seed", rep.seed},
@@ -230,74 +231,92 @@ json trace_json(const Scenario& sc, const RunReport& rep) {
 }
 
 LoadedTrace load_trace(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({path + ": cannot read the file"});
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    throw ScenarioError({path + ": " + (pos == std::string::npos ? what : what.substr(pos + 2))});
-  }
+  const json j = parse_json_strict(read_input_file(path), path);
   std::vector<std::string> errs;
-  auto need = [&](const char* key, bool ok) {
-    if (!ok) errs.push_back(path + ": /" + key + ": missing or malformed");
-    return ok;
+  auto bad = [&](const std::string& ptr, const std::string& why) {
+    errs.push_back(path + ": " + ptr + ": " + why);
   };
-  if (!j.is_object() || !j.contains("kasim_trace")) {
+  // Fields of the right JSON type, or a problem line; nothing below calls a
+  // typed accessor on a value it has not checked.
+  auto field = [&](const json& obj, const std::string& ptr, const char* key, auto is_type,
+                   const char* type, bool required) -> const json* {
+    if (!obj.contains(key)) {
+      if (required) bad(ptr + "/" + key, "required field is missing");
+      return nullptr;
+    }
+    const json& v = obj[key];
+    if (!(v.*is_type)()) {
+      bad(ptr + "/" + key, std::string("expected ") + type + ", got " + dump_json(v, -1));
+      return nullptr;
+    }
+    return &v;
+  };
+  const auto is_uint = &json::is_number_unsigned;
+  const auto is_str = &json::is_string;
+  if (!j.is_object() || !j.contains("kasim_trace"))
     throw ScenarioError({path + ": not a kasim trace (no \"kasim_trace\" field)"});
-  }
+  if (!(j["kasim_trace"].is_number_unsigned() && j["kasim_trace"].get<uint64_t>() == kTraceFormat))
+    throw ScenarioError({path + ": /kasim_trace: trace format " + dump_json(j["kasim_trace"], -1) +
+                         " is not one this kasim reads (" + std::to_string(kTraceFormat) + ")"});
   LoadedTrace t;
-  if (need("seed", j.contains("seed") && j["seed"].is_number_unsigned()))
-    t.seed = j["seed"].get<uint64_t>();
-  if (need("max_steps", j.contains("max_steps") && j["max_steps"].is_number_unsigned()))
-    t.max_steps = j["max_steps"].get<uint64_t>();
-  if (need("strategy", j.contains("strategy") && j["strategy"].is_string()))
-    t.strategy = j["strategy"].get<std::string>();
-  if (need("kasim_version", j.contains("kasim_version") && j["kasim_version"].is_string()))
-    t.version = j["kasim_version"].get<std::string>();
-  if (need("trace_hash", j.contains("trace_hash") && j["trace_hash"].is_string())) {
-    std::string why;
-    auto h = parse_c_number(j["trace_hash"], &why);
-    if (need("trace_hash", h.has_value())) t.trace_hash = *h;
+  if (auto* v = field(j, "", "seed", is_uint, "a non-negative integer", true)) t.seed = v->get<uint64_t>();
+  if (auto* v = field(j, "", "max_steps", is_uint, "a non-negative integer", true)) {
+    t.max_steps = v->get<uint64_t>();
+    if (t.max_steps < 1 || t.max_steps > kMaxStepsLimit)
+      bad("/max_steps", "must be in [1, " + std::to_string(kMaxStepsLimit) + "], got " +
+                            std::to_string(t.max_steps));
   }
-  if (need("decisions", j.contains("decisions") && j["decisions"].is_string())) {
+  if (auto* v = field(j, "", "strategy", is_str, "a string", true)) t.strategy = v->get<std::string>();
+  if (auto* v = field(j, "", "kasim_version", is_str, "a string", true))
+    t.version = v->get<std::string>();
+  if (auto* v = field(j, "", "trace_hash", is_str, "a string", true)) {
+    auto h = parse_c_number(*v, nullptr);
+    if (h)
+      t.trace_hash = *h;
+    else
+      bad("/trace_hash", "expected a 64-bit number such as \"0x0123456789abcdef\"");
+  }
+  if (auto* v = field(j, "", "decisions", is_str, "a string", true)) {
+    // A run records at most one decision per step: a trace that claims more
+    // than its own step limit is refused before anything is allocated.
     std::string why;
-    auto d = decode_decisions(j["decisions"].get<std::string>(), &why);
+    auto d = decode_decisions(v->get<std::string>(), &why, std::max<uint64_t>(t.max_steps, 1));
     if (!d)
-      errs.push_back(path + ": /decisions: " + why);
+      bad("/decisions", why);
     else
       t.decisions = std::move(*d);
   }
-  if (j.contains("canary")) {
-    if (j["canary"].is_string() && is_canary(j["canary"].get<std::string>()))
-      t.canary = j["canary"].get<std::string>();
+  if (auto* v = field(j, "", "canary", is_str, "a string", false)) {
+    if (is_canary(v->get<std::string>()))
+      t.canary = v->get<std::string>();
     else
-      errs.push_back(path + ": /canary: not a canary this kasim knows");
+      bad("/canary", "not a canary this kasim knows: " + dump_json(*v, -1));
   }
-  if (j.contains("faults")) {
-    const json& f = j["faults"];
-    if (f.is_object() && f.value("enabled", false) && f.contains("site_percent") &&
-        f["site_percent"].is_number_unsigned() && f.contains("fire_percent") &&
-        f["fire_percent"].is_number_unsigned()) {
-      t.faults.enabled = true;
-      t.faults.site_percent = f["site_percent"].get<uint32_t>();
-      t.faults.fire_percent = f["fire_percent"].get<uint32_t>();
-    } else {
-      errs.push_back(path + ": /faults: malformed");
+  if (auto* f = field(j, "", "faults", &json::is_object, "an object", false)) {
+    if (auto* e = field(*f, "/faults", "enabled", &json::is_boolean, "true or false", true))
+      t.faults.enabled = e->get<bool>();
+    for (auto [key, member] : {std::pair{"site_percent", &FaultConfig::site_percent},
+                               std::pair{"fire_percent", &FaultConfig::fire_percent}}) {
+      auto* p = field(*f, "/faults", key, is_uint, "an integer in [0, 100]", t.faults.enabled);
+      if (!p) continue;
+      if (p->get<uint64_t>() > 100)
+        bad(std::string("/faults/") + key, "must be in [0, 100], got " + dump_json(*p, -1));
+      else
+        t.faults.*member = p->get<uint32_t>();
     }
   }
-  if (j.contains("finding") && j["finding"].is_object()) {
-    t.finding_kind = j["finding"].value("kind", "");
-    t.finding_message = j["finding"].value("message", "");
+  if (auto* f = field(j, "", "finding", &json::is_object, "an object", false)) {
+    if (auto* k = field(*f, "/finding", "kind", is_str, "a string", true))
+      t.finding_kind = k->get<std::string>();
+    if (auto* m = field(*f, "/finding", "message", is_str, "a string", false))
+      t.finding_message = m->get<std::string>();
   }
-  if (!need("scenario", j.contains("scenario") && j["scenario"].is_object()) || !errs.empty())
-    throw ScenarioError(errs);
-  t.scenario = parse_scenario(j["scenario"], path + " (embedded scenario)");
-  if (j.contains("file") && j["file"].is_string()) t.scenario.file = j["file"].get<std::string>();
+  if (auto* v = field(j, "", "file", is_str, "a string", false)) t.scenario.file = v->get<std::string>();
+  const json* sc = field(j, "", "scenario", &json::is_object, "an object", true);
+  if (!errs.empty()) throw ScenarioError(errs);
+  const std::string file = t.scenario.file;
+  t.scenario = parse_scenario(*sc, path + " (embedded scenario)");
+  if (!file.empty()) t.scenario.file = file;
   return t;
 }
 

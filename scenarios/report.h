@@ -12,6 +12,9 @@
 
 namespace kasim::scn {
 
+// The trace.json format this kasim writes and reads ("kasim_trace").
+inline constexpr uint64_t kTraceFormat = 1;
+
 nlohmann::json report_json(const Scenario& sc, const RunReport& rep, double wall_seconds);
 
 // The scenario (embedded whole), seed, strategy, limits and every decision.
@@ -20,8 +23,11 @@ nlohmann::json trace_json(const Scenario& sc, const RunReport& rep);
 // Decisions as a compact string: "r<cpu>.<target>" or "d<cpu>.<target>",
 // space-separated, with "*N" for N repeats of the same decision.
 std::string encode_decisions(const std::vector<Decision>& ds);
-// nullopt (with why) if the text is malformed.
-std::optional<std::vector<Decision>> decode_decisions(const std::string& text, std::string* why);
+// nullopt (with why) if the text is malformed or holds more than
+// `max_decisions` (a run records at most one per step); the count is checked
+// before anything that large is allocated.
+std::optional<std::vector<Decision>> decode_decisions(const std::string& text, std::string* why,
+                                                      uint64_t max_decisions = kMaxStepsLimit);
 
 struct LoadedTrace {
   Scenario scenario;

@@ -1,11 +1,10 @@
 #include "scenarios/scenario.h"
 
+#include "scenarios/files.h"
 #include "sim/rng.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace kasim::scn {
 
@@ -17,8 +16,18 @@ const ArgValue& Args::arg(const std::string& name) const {
   throw InternalError("no argument \"" + name + "\" in this schema");
 }
 
+namespace {
+// Problem lines quote the user's keys and values, which may hold control
+// characters; a line must print whole.
+std::vector<std::string> printable_lines(std::vector<std::string> lines) {
+  for (std::string& l : lines) l = printable(l);
+  return lines;
+}
+}  // namespace
+
 ScenarioError::ScenarioError(std::vector<std::string> l)
-    : std::runtime_error(l.empty() ? "invalid scenario" : l.front()), lines(std::move(l)) {}
+    : std::runtime_error(l.empty() ? "invalid scenario" : printable(l.front())),
+      lines(printable_lines(std::move(l))) {}
 
 std::optional<uint64_t> parse_c_number(const json& v, std::string* why) {
   if (v.is_number_unsigned()) return v.get<uint64_t>();
@@ -659,7 +668,7 @@ Scenario Validator::run(const json& doc) {
     const json& l = doc["limits"];
     if (is_object(l, "/limits")) {
       check_keys(l, "/limits", {"max_steps", "max_time_ns"});
-      sc.limits.max_steps = u64_field(l, "/limits", "max_steps", sc.limits.max_steps, 1);
+      sc.limits.max_steps = u64_field(l, "/limits", "max_steps", sc.limits.max_steps, 1, kMaxStepsLimit);
       sc.limits.max_time_ns = u64_field(l, "/limits", "max_time_ns", sc.limits.max_time_ns, 1);
     }
   }
@@ -779,6 +788,20 @@ Scenario Validator::run(const json& doc) {
     any_work = true;
   }
   if (!any_work) err("", "nothing to run: give \"threads\", \"interrupts\" or \"workload\"");
+  // Each LWP costs a fiber stack before the first step runs.
+  const uint64_t workload_threads =
+      sc.workload.present ? sc.workload.threads_per_cpu * static_cast<uint64_t>(cpus_) : 0;
+  if (sc.threads.size() + workload_threads > kMaxScenarioThreads)
+    err(sc.threads.size() > kMaxScenarioThreads ? "/threads" : "/workload/threads_per_cpu",
+        "at most " + std::to_string(kMaxScenarioThreads) + " threads in all, got " +
+            std::to_string(sc.threads.size()) + " declared and " +
+            std::to_string(workload_threads) + " from the workload");
+  const uint64_t workload_sources =
+      sc.workload.interrupts ? sc.workload.interrupts->cpus.size() : 0;
+  if (sc.interrupts.size() + workload_sources > kMaxInterruptSources)
+    err("/interrupts", "at most " + std::to_string(kMaxInterruptSources) +
+                           " interrupt sources in all, got " +
+                           std::to_string(sc.interrupts.size() + workload_sources));
 
   if (doc.contains("faults")) {
     const json& f = doc["faults"];
@@ -949,25 +972,11 @@ Scenario draw_swarm(const Scenario& sc, uint64_t seed, json* drawn) {
 }
 
 Scenario parse_scenario_text(const std::string& text, const std::string& file) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    // nlohmann's text is "[json.exception.parse_error.101] parse error at line L, column C: ..."
-    auto pos = what.find("] ");
-    if (pos != std::string::npos) what = what.substr(pos + 2);
-    throw ScenarioError({file + ": " + what});
-  }
-  return parse_scenario(doc, file);
+  return parse_scenario(parse_json_strict(text, file), file);
 }
 
 Scenario load_scenario(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({path + ": cannot read the file"});
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario_text(ss.str(), path);
+  return parse_scenario_text(read_input_file(path), path);
 }
 
 }  // namespace kasim::scn

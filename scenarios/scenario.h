@@ -18,6 +18,16 @@
 
 namespace kasim::scn {
 
+// Bounds on what a scenario may ask for, so that no file can make a run
+// exhaust memory before its first step (docs/scenario-format.md).
+// limits.max_steps, and so the decisions a trace may hold.
+inline constexpr uint64_t kMaxStepsLimit = 1'000'000'000;
+// LWPs a scenario may start: its threads plus the workload's (each has a
+// fiber stack).
+inline constexpr uint64_t kMaxScenarioThreads = 1024;
+// Interrupt sources (declared plus the workload's, one per CPU).
+inline constexpr uint64_t kMaxInterruptSources = 1024;
+
 // Values of a list of ArgSpecs (an op's arguments or an object's fields).
 class Args {
  public:

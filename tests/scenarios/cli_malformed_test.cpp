@@ -356,7 +356,7 @@ TEST(Malformed, MissingFile) {
   for (const char* cmd : {"run", "validate"}) {
     CmdResult r = run_kasim({cmd, "nosuch.json"}, dir.path());
     EXPECT_EQ(r.status, 2) << cmd << ": " << r.all();
-    EXPECT_EQ(r.err, "nosuch.json: cannot read the file\n") << cmd;
+    EXPECT_EQ(r.err, "nosuch.json: cannot read the file: No such file or directory\n") << cmd;
     EXPECT_EQ(r.out, "") << cmd;
     expect_no_crash_text(r);
   }

@@ -193,7 +193,7 @@ TEST(CliReplay, MalformedTraceIsBadInput) {
   CmdResult d2 = run_kasim({"replay", "bad2.json"}, dir.path());
   EXPECT_EQ(d2.status, 2) << d2.all();
   EXPECT_EQ(d2.err,
-            "bad2.json: /seed: missing or malformed\nbad2.json: /decisions: bad decision "
+            "bad2.json: /seed: required field is missing\nbad2.json: /decisions: bad decision "
             "\"x1.2\"\n");
 
   // The embedded scenario is validated like a file.
@@ -209,7 +209,7 @@ TEST(CliReplay, MalformedTraceIsBadInput) {
 
   CmdResult missing = run_kasim({"replay", "nosuch.json"}, dir.path());
   EXPECT_EQ(missing.status, 2);
-  EXPECT_EQ(missing.err, "nosuch.json: cannot read the file\n");
+  EXPECT_EQ(missing.err, "nosuch.json: cannot read the file: No such file or directory\n");
 }
 
 TEST(CliRun, SeedOptionOverridesTheFileSeed) {

@@ -92,13 +92,13 @@ TEST(Trace, LoadTraceReportsEveryMissingField) {
     ADD_FAILURE() << "no error";
   } catch (const kasim::scn::ScenarioError& e) {
     EXPECT_EQ(e.lines, (std::vector<std::string>{
-                           path + ": /seed: missing or malformed",
-                           path + ": /max_steps: missing or malformed",
-                           path + ": /strategy: missing or malformed",
-                           path + ": /kasim_version: missing or malformed",
-                           path + ": /trace_hash: missing or malformed",
-                           path + ": /decisions: missing or malformed",
-                           path + ": /scenario: missing or malformed",
+                           path + ": /seed: expected a non-negative integer, got -1",
+                           path + ": /max_steps: required field is missing",
+                           path + ": /strategy: required field is missing",
+                           path + ": /kasim_version: required field is missing",
+                           path + ": /trace_hash: required field is missing",
+                           path + ": /decisions: expected a string, got 5",
+                           path + ": /scenario: required field is missing",
                        }));
   }
   write_file(dir / "broken.json", "{ \"kasim_trace\": 1,");

@@ -141,7 +141,7 @@ TEST(Validate, MessagesNameTheFileTheyWereGiven) {
     kasim::scn::load_scenario("/nonexistent/kasim/x.json");
     ADD_FAILURE() << "no error for a missing file";
   } catch (const kasim::scn::ScenarioError& e) {
-    EXPECT_EQ(e.lines, std::vector<std::string>{"/nonexistent/kasim/x.json: cannot read the file"});
+    EXPECT_EQ(e.lines, std::vector<std::string>{"/nonexistent/kasim/x.json: cannot read the file: No such file or directory"});
   }
 }
 
