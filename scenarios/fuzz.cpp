@@ -20,6 +20,10 @@ FuzzStats fuzz(const Scenario& sc, const FuzzConfig& cfg, FuzzStats* live) {
   std::atomic<bool> stop{false};
   uint64_t stop_index = UINT64_MAX;  // no launches past the lowest finding (under m)
   unsigned running = cfg.jobs;
+  // No exception leaves a worker thread (that would terminate kasim): the
+  // one of the lowest seed is passed to the caller once every worker is done.
+  std::exception_ptr error;
+  uint64_t error_index = UINT64_MAX;
 
   auto worker = [&] {
     for (;;) {
@@ -42,9 +46,25 @@ FuzzStats fuzz(const Scenario& sc, const FuzzConfig& cfg, FuzzStats* live) {
       r.seed = cfg.seed_start + index;
       RunOptions opt = cfg.base;
       opt.seed = r.seed;
-      r.rep = run_scenario(sc, opt);
-      r.finding = is_finding(r.rep);
+      try {
+        r.rep = run_scenario(sc, opt);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m);
+        if (index < error_index) {
+          error = std::current_exception();
+          error_index = index;
+        }
+        stop = true;
+        break;
+      }
       std::lock_guard<std::mutex> lock(m);
+      // The wall-clock limit cut this run short: it is no result.
+      if (r.rep.stopped_by_poll) {
+        if (st.stop.empty()) st.stop = "time limit";
+        stop = true;
+        break;
+      }
+      r.finding = is_finding(r.rep);
       ++st.seeds_run;
       st.steps += r.rep.steps;
       for (const std::string& mark : r.rep.marks) ++st.marks[mark];
@@ -52,7 +72,18 @@ FuzzStats fuzz(const Scenario& sc, const FuzzConfig& cfg, FuzzStats* live) {
         ++st.findings;
         if (!cfg.keep_going && index < stop_index) stop_index = index;
       }
-      if (cfg.on_result) cfg.on_result(r);
+      if (cfg.on_result) {
+        try {
+          cfg.on_result(r);
+        } catch (...) {
+          if (index < error_index) {
+            error = std::current_exception();
+            error_index = index;
+          }
+          stop = true;
+          break;
+        }
+      }
       if (r.finding && (!st.first || index < st.first->index)) st.first = std::move(r);
       if (live) {
         live->seeds_run = st.seeds_run;
@@ -79,6 +110,7 @@ FuzzStats fuzz(const Scenario& sc, const FuzzConfig& cfg, FuzzStats* live) {
     }
   }
   for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
   if (st.stop.empty())
     st.stop = st.first && !cfg.keep_going ? "finding" : "all seeds run";
   return st;

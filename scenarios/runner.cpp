@@ -403,7 +403,10 @@ RunReport run_scenario(const Scenario& file_sc, const RunOptions& opt) {
   Runner runner(engine, world, sc, opt.timeline_spans);
   engine.set_finding_annotator([&runner](Finding& f) { runner.annotate(f); });
   engine.spawn_lwp("boot", 0, [&runner] { runner.boot(); });
+  if (opt.poll) engine.set_poll(opt.poll);
   rep.outcome = engine.run();
+  rep.limits = engine.limits();
+  rep.stopped_by_poll = engine.stopped_by_poll();
   if (opt.replay && rep.outcome != Outcome::diverged) {
     // A replay must use every recorded decision: one left over means the
     // program now runs differently (fewer choices) than when it was recorded.

@@ -32,6 +32,10 @@ struct RunOptions {
   FaultConfig faults;
   // A planted bug to switch on (kasim_canaries() in sim/kernel.cpp); "" = none.
   std::string canary;
+  // Host-side poll every Engine::kPollSteps steps (wall-clock limits,
+  // progress lines); returning true stops the run there as a step bound that
+  // the trace replays (Engine::set_poll).
+  std::function<bool(uint64_t steps)> poll;
   size_t trace_tail = 64;                 // trace records kept for the report
   size_t timeline_spans = 0;              // op spans kept for perfetto.json (0 = none)
 };
@@ -70,7 +74,8 @@ struct RunReport {
   std::vector<std::string> context_names;  // context id -> name
   std::vector<Span> spans;                 // with RunOptions::timeline_spans
   uint64_t live_allocations = 0;
-  RunLimits limits;
+  RunLimits limits;                 // as the run ended (a poll stop lowers max_steps)
+  bool stopped_by_poll = false;     // a wall-clock limit, not the scenario, ended it
   std::string canary;               // the planted bug that was on, if any
   std::vector<std::string> marks;   // reachability marks the run reached
   FaultConfig faults;               // the fault injection it ran with

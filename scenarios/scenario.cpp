@@ -954,18 +954,33 @@ Scenario draw_swarm(const Scenario& sc, uint64_t seed, json* drawn) {
   uint64_t state = seed ^ 0x5357'4152'4d00'0000ULL;  // "SWARM"
   Rng rng(splitmix64(state));
   std::vector<uint64_t> values;
+  std::string drew;
   for (const SwarmRange& r : sc.swarm) {
     uint64_t v;
     if (is_pow2(r.min) && is_pow2(r.max)) {
       const int a = __builtin_ctzll(r.min), b = __builtin_ctzll(r.max);
       v = 1ULL << rng.range(static_cast<uint64_t>(a), static_cast<uint64_t>(b));
     } else {
-      v = rng.range(r.min, r.max);
+      // Keep the alignment both ends share (a kva_base range of page
+      // multiples draws page multiples).
+      const uint64_t align = r.min == 0 ? (r.max & -r.max) : std::min(r.min & -r.min, r.max & -r.max);
+      v = align == 0 ? 0 : r.min + rng.range(0, (r.max - r.min) / align) * align;
     }
     values.push_back(v);
     if (drawn) (*drawn)[r.ptr] = v;
+    drew += (drew.empty() ? "" : ", ") + r.ptr + " = " + std::to_string(v);
   }
-  Scenario out = Validator(sc.file).run(with_values(sc.doc, sc.swarm, values));
+  // Both ends validated, but a value between them may still break a rule
+  // that ties fields together: that is bad input, said as such.
+  Scenario out;
+  try {
+    out = Validator(sc.file).run(with_values(sc.doc, sc.swarm, values));
+  } catch (const ScenarioError& e) {
+    std::vector<std::string> lines{sc.file + ": seed " + std::to_string(seed) + " draws " + drew +
+                                   " from the swarm ranges, and that configuration is invalid:"};
+    lines.insert(lines.end(), e.lines.begin(), e.lines.end());
+    throw ScenarioError(lines);
+  }
   out.doc = sc.doc;
   out.swarm = sc.swarm;
   return out;

@@ -11,6 +11,13 @@
 
 namespace kasim {
 
+// Simulated time saturates instead of wrapping: a delay of 2^64-1 ns runs the
+// clock into the scenario's time limit rather than back to a few nanoseconds.
+constexpr uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+constexpr uint64_t sat_mul(uint64_t a, uint64_t b) {
+  return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
 struct CostModel {
   uint64_t op = 20;               // dispatching one scenario op
   uint64_t mutex_local = 20;      // mutex_enter/exit on a lock last held on this CPU

@@ -186,7 +186,7 @@ void Engine::schedule_next_firing(IntrSource* s) {
   } else if (s->every != 0) {
     if (s->count != 0 && s->periodic_fired >= s->count) return;
     uint64_t last = s->at.empty() ? 0 : s->at.back();
-    t = last + s->every * (s->periodic_fired + 1);
+    t = sat_add(last, sat_mul(s->every, s->periodic_fired + 1));
     ++s->periodic_fired;
   } else {
     return;
@@ -506,19 +506,30 @@ void Engine::finish_intr(Ctx* frame) {
 
 void Engine::charge(uint64_t ns) {
   Cpu& c = curcpu();
-  c.clock += ns;
-  c.busy_ns += ns;
+  c.clock = sat_add(c.clock, ns);
+  c.busy_ns = sat_add(c.busy_ns, ns);
 }
 
 void Engine::sched_point(uint64_t cost, Access next) {
   if (stopping_ || !running_) return;
   cur_->pending = next;
   charge(cost);
-  if (++steps_ > limits_.max_steps) {
+  ++steps_;
+  if (steps_ % kPollSteps == 0 && poll_ && steps_ <= limits_.max_steps && poll_(steps_)) {
+    // The host asked to stop (a wall-clock limit). Recorded as a step limit
+    // here, it replays to this very step; the trace hash covers the finding's
+    // kind, not its text.
+    limits_.max_steps = steps_ - 1;
+    stopped_by_poll_ = true;
+  }
+  if (steps_ > limits_.max_steps) {
     // A bound is Outcome::bound, like the time limit, not a finding about the
     // code under test (fail() would report Outcome::finding).
     Finding f = make_finding("bound", "step limit of " + std::to_string(limits_.max_steps) +
                                           " reached");
+    if (stopped_by_poll_)
+      f.details.push_back("kasim's wall-clock limit stopped the run here; the trace records "
+                          "that as this step limit");
     stop(Outcome::bound, &f);
     schedule();  // switches to main; only a teardown resumes us, and that throws
     throw InternalError("bounded context resumed");
@@ -527,7 +538,7 @@ void Engine::sched_point(uint64_t cost, Access next) {
 }
 
 void Engine::busy_wait(uint64_t ns) {
-  const uint64_t end = now() + ns;
+  const uint64_t end = sat_add(now(), ns);
   do {
     const uint64_t t = now();
     const uint64_t next = events_.empty() ? UINT64_MAX : events_.top().time;
@@ -579,7 +590,7 @@ int Engine::sleep_on(WaitQueue& q, const char* wmesg, uint64_t timeout_ns, bool 
   c.spl = IPL_NONE;  // the CPU goes on at the next LWP's level (see apply)
   ++self->l_ncsw;
   if (timeout_ns != 0)
-    events_.push(Event{c.clock + timeout_ns, event_seq_++, Event::timeout, self->id, self->wake_gen});
+    events_.push(Event{sat_add(c.clock, timeout_ns), event_seq_++, Event::timeout, self->id, self->wake_gen});
   trace_.append(TraceKind::sleep, static_cast<uint16_t>(c.index), self->id, c.clock, q.id);
   c.clock += machine_.costs.context_switch;
   c.busy_ns += machine_.costs.context_switch;

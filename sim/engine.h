@@ -171,6 +171,16 @@ class Engine {
                             uint64_t every, uint64_t count, std::function<void()> handler);
   PageStore& pages() { return pages_; }
 
+  // Called on the host every kPollSteps scheduling steps with the step count;
+  // returning true stops the run there. kasim uses it for wall-clock limits
+  // and progress lines: nothing the machine does depends on it. A run it
+  // stops ends with a "bound" finding at that step, and limits().max_steps
+  // becomes that step, so the trace replays to the same end.
+  static constexpr uint64_t kPollSteps = 4096;
+  void set_poll(std::function<bool(uint64_t steps)> poll) { poll_ = std::move(poll); }
+  // True when the poll, not a limit of the scenario, ended the run.
+  bool stopped_by_poll() const { return stopped_by_poll_; }
+
   // Runs until every user LWP has finished and nothing is left to deliver, a
   // finding, a bound, or a replay divergence.
   Outcome run();
@@ -187,6 +197,7 @@ class Engine {
   uint64_t steps() const { return steps_; }
   uint64_t sim_time() const;  // the latest CPU clock
   const std::string& stop_reason() const { return stop_reason_; }
+  const RunLimits& limits() const { return limits_; }
   const std::vector<Cpu>& cpus() const { return cpus_; }
   const std::vector<std::unique_ptr<Ctx>>& lwps() const { return lwps_; }
   const std::vector<std::unique_ptr<IntrSource>>& interrupts() const { return intrs_; }
@@ -324,6 +335,8 @@ class Engine {
 
   MachineConfig machine_;
   RunLimits limits_;
+  std::function<bool(uint64_t)> poll_;
+  bool stopped_by_poll_ = false;
   FaultConfig faults_;
   uint64_t seed_;
   std::unique_ptr<Strategy> strategy_;

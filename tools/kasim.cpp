@@ -18,14 +18,19 @@
 // Exit status: 0 all held, 1 a finding, 2 bad input or usage, 3 internal
 // error or nondeterminism.
 #include <boost/program_options.hpp>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <unistd.h>
 
+#include "scenarios/files.h"
 #include "scenarios/registry.h"
 #include "scenarios/report.h"
 #include "scenarios/runner.h"
@@ -44,6 +49,9 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitInternal = 3;
+// `kasim run` stops a run after this many seconds of wall-clock time unless
+// --time says otherwise (docs/scenario-format.md).
+constexpr uint64_t kRunDefaultSeconds = 600;
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -116,11 +124,70 @@ std::string self_command() {
   return wrapper && *wrapper ? wrapper : "kasim";
 }
 
+// Whole or not at all (files.h); OutputError says what could not be written.
 void write_json(const fs::path& p, const nlohmann::json& j) {
-  std::ofstream out(p);
-  out << j.dump(2) << "\n";
-  if (!out) throw std::runtime_error("cannot write " + p.string());
+  write_file_atomic(p.string(), dump_json(j) + "\n");
 }
+
+// --- what stops a run or a campaign from the host ---------------------------
+
+// SIGINT/SIGTERM during fuzz or check: finish cleanly (every finding's trace
+// and every JSON line already written stay whole). A second signal kills.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+void catch_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Wall-clock time since a command started, its optional limit, and the poll
+// that carries the limit into a run (RunOptions::poll) so that it stops
+// within Engine::kPollSteps steps, not at the end of the run.
+class HostClock {
+ public:
+  explicit HostClock(std::optional<uint64_t> limit_seconds) : limit_(limit_seconds) {}
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+  bool out_of_time() const {
+    return g_stop_signal != 0 || (limit_ && elapsed() >= static_cast<double>(*limit_));
+  }
+  // Why the command stopped early ("" if it did not).
+  std::string stop_reason() const {
+    if (g_stop_signal != 0) return std::string("interrupted by ") + strsignal(g_stop_signal);
+    return out_of_time() ? "time limit" : "";
+  }
+  // The poll for a run; with `progress`, it also prints a progress line on
+  // standard error at most once a second (only on a terminal).
+  std::function<bool(uint64_t)> poll(bool progress) {
+    progress = progress && isatty(fileno(stderr)) != 0;
+    return [this, progress](uint64_t steps) {
+      if (progress && elapsed() >= next_progress_) {
+        next_progress_ = elapsed() + 1.0;
+        std::fprintf(stderr, "\r  %llu steps | %.0f steps/s | wall %.0f s   ",
+                     static_cast<unsigned long long>(steps),
+                     static_cast<double>(steps) / std::max(elapsed(), 1e-9), elapsed());
+        printed_progress_ = true;
+      }
+      return out_of_time();
+    };
+  }
+  // Ends a progress line, if one was printed.
+  void end_progress() {
+    if (printed_progress_) std::fprintf(stderr, "\n");
+    printed_progress_ = false;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  std::optional<uint64_t> limit_;
+  double next_progress_ = 1.0;
+  bool printed_progress_ = false;
+};
 
 void print_config(const Scenario& sc, const RunOptions& opt, uint64_t seed, uint64_t max_steps) {
   const MachineConfig& m = sc.machine;
@@ -174,7 +241,7 @@ void print_summary(const RunReport& rep, double wall) {
   if (!rep.swarm.empty()) {
     std::printf("swarm: this seed drew");
     for (auto it = rep.swarm.begin(); it != rep.swarm.end(); ++it)
-      std::printf(" %s=%s", it.key().c_str(), it.value().dump().c_str());
+      std::printf(" %s=%s", it.key().c_str(), dump_json(it.value(), -1).c_str());
     std::printf("\n");
   }
   std::printf("summary: %s | %llu steps, %llu ops, %zu decisions | simulated %s | %zu finding%s "
@@ -209,11 +276,83 @@ bool same_twice(const Scenario& sc, const RunOptions& opt, const RunReport& firs
   return false;
 }
 
+// Result files a command writes. Each is written whole or not at all; one
+// that cannot be written is remembered with what its loss means, so the
+// command can still print everything and then exit 3 saying what is lost.
+class ResultFiles {
+ public:
+  // Writes `j` to `p`; false (remembered) if it could not be written.
+  bool save(const fs::path& p, const nlohmann::json& j, const std::string& loss) {
+    try {
+      write_json(p, j);
+      return true;
+    } catch (const OutputError& e) {
+      lost_.push_back(std::string(e.what()) + " (" + loss + ")");
+      return false;
+    }
+  }
+  // A file an earlier run left that this run does not replace (a trace
+  // beside a report that records no finding) would be read as this run's.
+  static void remove_stale(const fs::path& p) {
+    std::error_code ec;
+    fs::remove(p, ec);
+  }
+  // Says what was lost on standard error; the exit status to return.
+  int finish(int status) const {
+    for (const std::string& l : lost_) std::fprintf(stderr, "kasim: %s\n", l.c_str());
+    return lost_.empty() ? status : kExitInternal;
+  }
+
+ private:
+  std::vector<std::string> lost_;
+};
+
+// fuzz --jsonl: one JSON document per line, appended and flushed per seed.
+// A line that cannot be written stops the campaign (OutputError, exit 3)
+// rather than let it run on with its record lost.
+class JsonLines {
+ public:
+  ~JsonLines() {
+    if (f_) std::fclose(f_);
+  }
+  void open(const std::string& path) {
+    path_ = path;
+    f_ = std::fopen(path.c_str(), "a");
+    if (!f_) throw UsageError("kasim fuzz: cannot write --jsonl " + path + ": " + std::strerror(errno));
+  }
+  bool is_open() const { return f_ != nullptr; }
+  void write(const nlohmann::json& line, uint64_t seed) {
+    const std::string text = dump_json(line, -1) + "\n";
+    if (std::fwrite(text.data(), 1, text.size(), f_) != text.size() || std::fflush(f_) != 0) {
+      const int e = errno;
+      std::fclose(f_);
+      f_ = nullptr;
+      throw OutputError("cannot write --jsonl " + path_ + ": " + std::strerror(e) +
+                        " (the campaign stopped; the line of seed " + std::to_string(seed) +
+                        " and later ones are not in it)");
+    }
+  }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
+
+// --time for run, check and fuzz: seconds of wall-clock time, 0 = no limit.
+std::optional<uint64_t> time_option(const po::variables_map& vm, const char* cmd) {
+  if (!vm.count("time")) return std::nullopt;
+  const uint64_t t = number_option(vm, "time", cmd);
+  if (t == 0) return std::nullopt;
+  return t;
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("kasim run FILE");
   desc.add_options()("seed", po::value<std::string>(), "seed (default: the scenario's)")(
       "strategy", po::value<std::string>()->default_value("timed"), "timed | random")(
       "max-steps", po::value<std::string>(), "stop after N scheduling steps")(
+      "time", po::value<std::string>()->default_value(std::to_string(kRunDefaultSeconds)),
+      "stop after S seconds of wall-clock time, as a step bound the trace replays (0: no limit)")(
       "out", po::value<std::string>()->default_value("results"), "results directory")(
       "json", "print the report as JSON instead of the summary")(
       "check-determinism", "run twice and compare the trace hashes")(
@@ -228,36 +367,54 @@ int cmd_run(const std::vector<std::string>& args) {
   if (opt.strategy != "timed" && opt.strategy != "random")
     throw UsageError("kasim run: --strategy must be timed or random, got '" + opt.strategy + "'");
   if (vm.count("seed")) opt.seed = number_option(vm, "seed");
-  if (vm.count("max-steps")) opt.max_steps = number_option(vm, "max-steps");
+  if (vm.count("max-steps")) {
+    opt.max_steps = number_option(vm, "max-steps");
+    if (*opt.max_steps < 1 || *opt.max_steps > kMaxStepsLimit)
+      throw UsageError("kasim run: --max-steps must be in [1, " + std::to_string(kMaxStepsLimit) + "]");
+  }
   const bool json_out = vm.count("json") != 0;
   const bool perfetto = vm.count("perfetto") != 0;
   if (perfetto) opt.timeline_spans = 1'000'000;
+  HostClock clock(time_option(vm, "run"));
+  opt.poll = clock.poll(!json_out);
 
   Scenario sc = load_scenario(vm["file"].as<std::string>());
   const uint64_t seed = opt.seed.value_or(sc.seed);
   const fs::path dir = make_results_dir(vm["out"].as<std::string>(), sc.name, seed);
   if (!json_out) print_config(sc, opt, seed, opt.max_steps.value_or(sc.limits.max_steps));
   Timed t = timed_run(sc, opt);
+  clock.end_progress();
   RunReport& rep = t.rep;
   if (vm.count("check-determinism") && !same_twice(sc, opt, rep)) return kExitInternal;
 
+  // The trace first: a finding must leave one on disk if anything can.
+  ResultFiles files;
   nlohmann::json report = report_json(sc, rep, t.wall);
-  write_json(dir / "report.json", report);
   const bool want_trace = !rep.findings.empty() || rep.exit_code == 1;
-  if (want_trace) write_json(dir / "trace.json", trace_json(sc, rep));
-  if (perfetto) write_json(dir / "perfetto.json", perfetto_json(sc, rep));
+  bool trace_saved = false, perfetto_saved = false;
+  if (want_trace)
+    trace_saved = files.save(dir / "trace.json", trace_json(sc, rep),
+                             "the trace that replays this run is lost");
+  else
+    ResultFiles::remove_stale(dir / "trace.json");
+  const bool report_saved = files.save(dir / "report.json", report, "the report is lost");
+  if (perfetto)
+    perfetto_saved = files.save(dir / "perfetto.json", perfetto_json(sc, rep), "the timeline is lost");
+  else
+    ResultFiles::remove_stale(dir / "perfetto.json");
 
   if (json_out) {
-    std::cout << report.dump(2) << "\n";
-    return rep.exit_code;
+    std::cout << dump_json(report) << "\n";
+    return files.finish(rep.exit_code);
   }
   print_findings(rep);
   print_summary(rep, t.wall);
-  std::printf("report: %s\n", (dir / "report.json").c_str());
-  if (perfetto) std::printf("timeline: %s (open it at ui.perfetto.dev)\n", (dir / "perfetto.json").c_str());
-  if (want_trace)
+  if (report_saved) std::printf("report: %s\n", (dir / "report.json").c_str());
+  if (perfetto_saved)
+    std::printf("timeline: %s (open it at ui.perfetto.dev)\n", (dir / "perfetto.json").c_str());
+  if (trace_saved)
     std::printf("reproduce: %s replay %s\n", self_command().c_str(), (dir / "trace.json").c_str());
-  return rep.exit_code;
+  return files.finish(rep.exit_code);
 }
 
 // kasim check: many runs of one scenario under PCT or bounded exhaustive
@@ -299,8 +456,7 @@ int cmd_check(const std::vector<std::string>& args) {
   const uint64_t jobs = number_option(vm, "jobs", "check");
   if (jobs < 1 || jobs > 256) throw UsageError("kasim check: --jobs must be 1..256");
   cfg.jobs = static_cast<unsigned>(jobs);
-  std::optional<uint64_t> time_limit;
-  if (vm.count("time")) time_limit = number_option(vm, "time", "check");
+  HostClock clock(time_option(vm, "check"));
 
   Scenario sc = load_scenario(vm["file"].as<std::string>());
   RunOptions base;
@@ -336,11 +492,11 @@ int cmd_check(const std::vector<std::string>& args) {
                 cfg.preemption_bound, cfg.sleep_sets ? "on" : "off");
   std::fflush(stdout);
 
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  if (time_limit) cfg.out_of_time = [&] { return elapsed() >= static_cast<double>(*time_limit); };
+  // The limit and Ctrl-C reach into each run; a run they cut is no result.
+  catch_stop_signals();
+  cfg.out_of_time = [&clock] { return clock.out_of_time(); };
+  base.poll = clock.poll(false);
+  const double search_start = clock.elapsed();
   // With --jobs, runs come from several threads: keep the finding with the
   // lowest run key (keys follow the sequential order), which is the one the
   // search reports, SearchStats::found_key.
@@ -352,9 +508,9 @@ int cmd_check(const std::vector<std::string>& args) {
     opt.strategy_factory = [&s] { return std::move(s); };
     RunReport rep = run_scenario(sc, opt);
     // A finding is what `kasim run` would report as one (exit 1). Not: a run
-    // that held, a run cut by the search (diverged), or a schedule in which a
-    // finding the scenario expects did not happen.
-    if (rep.exit_code != 1 || rep.findings.empty()) return false;
+    // that held, a run cut by the search (diverged) or by the wall clock, or
+    // a schedule in which a finding the scenario expects did not happen.
+    if (rep.stopped_by_poll || rep.exit_code != 1 || rep.findings.empty()) return false;
     std::lock_guard<std::mutex> lock(found_mutex);
     if (run < found_run) {
       found_run = run;
@@ -362,7 +518,8 @@ int cmd_check(const std::vector<std::string>& args) {
     }
     return true;
   });
-  const double wall = elapsed();
+  const double wall = clock.elapsed() - search_start;
+  if (g_stop_signal != 0) st.stop = clock.stop_reason();
   // A finding past the search's stop (max runs) is not one the search reports.
   if (!st.found) found.reset();
   if (st.found && (!found || found_run != st.found_key))
@@ -389,9 +546,10 @@ int cmd_check(const std::vector<std::string>& args) {
   if (cfg.kind == SearchConfig::Kind::dfs)
     std::printf(" with %d preemption%s", st.found_preemptions, st.found_preemptions == 1 ? "" : "s");
   std::printf("\n");
-  write_json(dir / "trace.json", trace_json(sc, *found));
-  std::printf("reproduce: %s replay %s\n", self_command().c_str(), (dir / "trace.json").c_str());
-  return 1;
+  ResultFiles files;
+  if (files.save(dir / "trace.json", trace_json(sc, *found), "the trace of the finding is lost"))
+    std::printf("reproduce: %s replay %s\n", self_command().c_str(), (dir / "trace.json").c_str());
+  return files.finish(1);
 }
 
 int cmd_replay(const std::vector<std::string>& args) {
@@ -442,7 +600,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     nlohmann::json j = report_json(tr.scenario, rep, t.wall);
     j["exit_status"] = status;
     j["replay"] = {{"reproduced", diverged.empty()}, {"divergence", diverged}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << dump_json(j) << "\n";
     for (const std::string& line : diverged) std::fprintf(stderr, "%s\n", line.c_str());
     return status;
   }
@@ -528,8 +686,7 @@ int cmd_fuzz(const std::vector<std::string>& args) {
   const uint64_t jobs = number_option(vm, "jobs", "fuzz");
   if (jobs < 1 || jobs > 256) throw UsageError("kasim fuzz: --jobs must be 1..256");
   cfg.jobs = static_cast<unsigned>(jobs);
-  std::optional<uint64_t> time_limit;
-  if (vm.count("time")) time_limit = number_option(vm, "time", "fuzz");
+  const std::optional<uint64_t> time_limit = time_option(vm, "fuzz");
   if (vm.count("seeds")) {
     cfg.seeds = number_option(vm, "seeds", "fuzz");
     if (cfg.seeds == 0) throw UsageError("kasim fuzz: --seeds must be at least 1");
@@ -548,11 +705,8 @@ int cmd_fuzz(const std::vector<std::string>& args) {
     fs::create_directories(dir, ec);
     if (ec) throw UsageError("--out: cannot create " + dir.string() + ": " + ec.message());
   }
-  std::ofstream jsonl;
-  if (vm.count("jsonl")) {
-    jsonl.open(vm["jsonl"].as<std::string>(), std::ios::app);
-    if (!jsonl) throw UsageError("kasim fuzz: cannot write --jsonl " + vm["jsonl"].as<std::string>());
-  }
+  JsonLines jsonl;
+  if (vm.count("jsonl")) jsonl.open(vm["jsonl"].as<std::string>());
   print_config(sc, cfg.base, cfg.seed_start, sc.limits.max_steps);
   std::printf("fuzz: seeds %llu..%s, strategy %s, %u job%s",
               static_cast<unsigned long long>(cfg.seed_start),
@@ -566,20 +720,22 @@ int cmd_fuzz(const std::vector<std::string>& args) {
   std::printf("\n");
   std::fflush(stdout);
 
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  if (time_limit) cfg.out_of_time = [&] { return elapsed() >= static_cast<double>(*time_limit); };
+  // The limit and Ctrl-C reach into each run; a run they cut is no result.
+  HostClock clock(time_limit);
+  catch_stop_signals();
+  cfg.out_of_time = [&clock] { return clock.out_of_time(); };
+  cfg.base.poll = clock.poll(false);
+  auto elapsed = [&clock] { return clock.elapsed(); };
   // Failing seeds' traces are written as they are found (with --keep-going,
   // every one); the trace of the first is shrunk at the end.
   std::mutex out_mutex;
+  ResultFiles files;
   cfg.on_result = [&](const SeedResult& r) {
     std::string trace;
     if (r.finding) {
       const fs::path p = dir / ("seed-" + std::to_string(r.seed) + ".trace.json");
-      write_json(p, trace_json(sc, r.rep));
-      trace = p.string();
+      if (files.save(p, trace_json(sc, r.rep), "seed " + std::to_string(r.seed) + "'s trace is lost"))
+        trace = p.string();
     }
     if (jsonl.is_open()) {
       nlohmann::json line = {{"scenario", sc.name},
@@ -595,10 +751,9 @@ int cmd_fuzz(const std::vector<std::string>& args) {
       if (r.finding) {
         line["finding"] = {{"kind", r.rep.findings.front().kind},
                            {"message", r.rep.findings.front().message}};
-        line["trace"] = trace;
+        if (!trace.empty()) line["trace"] = trace;
       }
-      jsonl << line.dump() << "\n";
-      jsonl.flush();
+      jsonl.write(line, r.seed);
     }
   };
   FuzzStats live;
@@ -617,6 +772,7 @@ int cmd_fuzz(const std::vector<std::string>& args) {
   FuzzStats st = fuzz(sc, cfg, &live);
   const double wall = elapsed();
   if (tty) std::fprintf(stderr, "\n");
+  if (g_stop_signal != 0) st.stop = clock.stop_reason();
 
   std::printf("summary: %s | %llu seeds, %llu finding%s | %.1f seeds/s, %.0f steps/s | stopped: %s "
               "| wall %.3f s\n",
@@ -635,7 +791,7 @@ int cmd_fuzz(const std::vector<std::string>& args) {
   }
   std::printf("marks reached (seeds): %s\n", reached.empty() ? "none" : reached.c_str());
   std::printf("marks never reached: %s\n", never.empty() ? "none" : never.c_str());
-  if (!st.first) return 0;
+  if (!st.first) return files.finish(0);
 
   const SeedResult& f = *st.first;
   std::printf("first finding: seed %llu\n", static_cast<unsigned long long>(f.seed));
@@ -652,7 +808,7 @@ int cmd_fuzz(const std::vector<std::string>& args) {
     }
   }
   std::printf("reproduce: %s replay %s\n", self_command().c_str(), replay_path.c_str());
-  return 1;
+  return files.finish(1);
 }
 
 // kasim shrink: a smaller run with the same kind of finding as a trace.
@@ -773,16 +929,22 @@ const char* kUsage =
     "exit status: 0 all held, 1 finding, 2 bad input or usage, 3 internal error or "
     "nondeterminism\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    std::fputs(kUsage, stderr);
-    return kExitUsage;
+// What a command printed must reach standard output whole: `kasim run
+// --json > /dev/full` is a failure (exit 3), not a silent success.
+int checked_stdout(int status) {
+  std::cout.flush();
+  const bool cout_failed = !std::cout;
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || cout_failed) {
+    const int e = errno;
+    std::fprintf(stderr, "kasim: cannot write standard output%s%s; what it printed is lost\n",
+                 e ? ": " : "", e ? std::strerror(e) : "");
+    return kExitInternal;
   }
-  const std::string cmd = args.front();
-  args.erase(args.begin());
+  return status;
+}
+
+int run_command(const std::string& cmd, const std::vector<std::string>& args) {
   try {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "check") return cmd_check(args);
@@ -793,7 +955,7 @@ int main(int argc, char** argv) {
     if (cmd == "canaries") return cmd_canaries();
     if (cmd == "ops") return cmd_ops();
     if (cmd == "schema") {
-      std::cout << scenario_schema().dump(2) << "\n";
+      std::cout << dump_json(scenario_schema()) << "\n";
       return 0;
     }
     if (cmd == "--version" || cmd == "version") {
@@ -815,6 +977,9 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     std::fprintf(stderr, "kasim %s: %s\n%s", cmd.c_str(), e.what(), kUsage);
     return kExitUsage;
+  } catch (const OutputError& e) {
+    std::fprintf(stderr, "kasim: %s\n", e.what());
+    return kExitInternal;
   } catch (const InternalError& e) {
     std::fprintf(stderr, "kasim: internal error: %s\n", e.what());
     return kExitInternal;
@@ -822,4 +987,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kasim: internal error: %s\n", e.what());
     return kExitInternal;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string cmd = args.front();
+  args.erase(args.begin());
+  return checked_stdout(run_command(cmd, args));
 }
