@@ -17,6 +17,10 @@
 namespace kasim::scn {
 namespace {
 
+// Enough for any driver's static region array, small enough that
+// EXTENT_FIXED_STORAGE_SIZE cannot wrap.
+constexpr uint64_t kMaxFixedRegions = 1ULL << 24;
+
 // A fixed extent's storage is caller memory: kasim takes
 // EXTENT_FIXED_STORAGE_SIZE(n) bytes (rounded to pages) of wired kernel memory
 // from kmem_va_arena for it, as a driver's static array would be.
@@ -37,6 +41,20 @@ ObjectHandle make_extent(OpEnv&, const ObjectDecl& d) {
   extent* ex = extent_create(d.name.c_str(), d.u64("start"), d.u64("end"), storage, storagesize,
                              static_cast<int>(d.flags("flags")) | EX_WAITOK);
   return {"extent", ex, nullptr};
+}
+
+// The fixed storage comes from kmem_va_arena at boot: refuse a count whose
+// storage could not fit there (at most half the kernel VA; boot's own arenas
+// take from it too).
+std::vector<std::pair<std::string, std::string>> validate_extent(const ObjectDecl& d,
+                                                                 const MachineConfig& m) {
+  const uint64_t n = d.u64("fixed_regions");
+  const unsigned __int128 room = static_cast<unsigned __int128>(m.kva_pages) * m.page_size / 2;
+  if (n != 0 && EXTENT_FIXED_STORAGE_SIZE(n) > room)
+    return {{"fixed_regions", std::to_string(n) + " region descriptors need " +
+                                  std::to_string(EXTENT_FIXED_STORAGE_SIZE(n)) +
+                                  " bytes of fixed storage, more than half the kernel VA"}};
+  return {};
 }
 
 std::map<std::string, uint64_t> extent_stats(void* p) {
@@ -128,9 +146,10 @@ KASIM_REGISTER(extent_ops) {
 
   reg.object({.type = "extent",
               .fields = {arg_u64("start", true), arg_u64("end", true), arg_flags("flags", "EX"),
-                         arg_u64("fixed_regions")},
+                         arg_u64("fixed_regions", false, 0, kMaxFixedRegions)},
               .create = make_extent,
-              .stats = extent_stats});
+              .stats = extent_stats,
+              .validate = validate_extent});
 
   reg.op({.name = "extent_alloc_region",
           .args = {arg_object("extent", {"extent"}), arg_u64("start", true),

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "allocators/pool/pool.h"
+#include "scenarios/ops_pool_common.h"
 #include "scenarios/registry.h"
 #include "scenarios/scenario.h"
 #include "scenarios/world.h"
@@ -64,14 +65,6 @@ std::map<std::string, uint64_t> pool_stats(void* p) {
           {"nwarn", pp->pr_nwarn}};
 }
 
-std::vector<std::pair<std::string, std::string>> need_addr_or_ref(const Step& s) {
-  if (!s.has("addr") && !s.has("ref")) return {{"", "needs \"addr\" or \"ref\""}};
-  if (s.has("addr") && s.has("ref")) return {{"ref", "give \"addr\" or \"ref\", not both"}};
-  return {};
-}
-
-int to_int(uint64_t n) { return n > 0x7fffffffULL ? 0x7fffffff : static_cast<int>(n); }
-
 }  // namespace
 
 KASIM_REGISTER(pool_ops) {
@@ -87,14 +80,10 @@ KASIM_REGISTER(pool_ops) {
                    {"PR_PSERIALIZE", PR_PSERIALIZE}});
 
   reg.object({.type = "pool",
-              .fields = {arg_u64("size", true), arg_u64("align"), arg_flags("flags", "PR"),
-                         arg_ipl("ipl", IPL_VM),
-                         arg_choice("allocator", {"kmem", "meta", "nointr", "big"}, "kmem"),
-                         arg_u64("lowat"), arg_u64("hiwat"), arg_u64("hardlimit"),
-                         arg_string("hardlimit_warning"), arg_u64("hardlimit_ratecap"),
-                         arg_u64("prime")},
+              .fields = pool_init_fields({"kmem", "meta", "nointr", "big"}),
               .create = make_pool,
-              .stats = pool_stats});
+              .stats = pool_stats,
+              .validate = validate_pool_item});
 
   reg.op({.name = "pool_get",
           .args = {arg_object("pool", {"pool"}), arg_flags("flags", "PR")},

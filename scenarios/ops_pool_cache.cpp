@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "allocators/pool_cache/pool_cache.h"
+#include "scenarios/ops_pool_common.h"
 #include "scenarios/registry.h"
 #include "scenarios/scenario.h"
 #include "scenarios/world.h"
@@ -122,13 +123,14 @@ std::map<std::string, uint64_t> pool_cache_stats(void* p) {
 
 pool_cache* cache_of(OpEnv& env, const Step& s) { return env.object<pool_cache>(s, "cache"); }
 
-std::vector<std::pair<std::string, std::string>> need_addr_or_ref(const Step& s) {
-  if (!s.has("addr") && !s.has("ref")) return {{"", "needs \"addr\" or \"ref\""}};
-  if (s.has("addr") && s.has("ref")) return {{"ref", "give \"addr\" or \"ref\", not both"}};
-  return {};
+// pool_init's fields, and the constructor and destructor kasim provides.
+std::vector<ArgSpec> pool_cache_fields() {
+  std::vector<ArgSpec> f = pool_init_fields({"kmem", "meta", "nointr", "big", "default"});
+  f.push_back(arg_bool("ctor"));
+  f.push_back(arg_bool("dtor"));
+  f.push_back(arg_u64("ctor_fails_every"));
+  return f;
 }
-
-int to_int(uint64_t n) { return n > 0x7fffffffULL ? 0x7fffffff : static_cast<int>(n); }
 
 // An op on a cache taking one count `n`.
 OpSpec count_op(const char* name, void (*fn)(pool_cache_t, int), const char* help) {
@@ -145,16 +147,10 @@ OpSpec count_op(const char* name, void (*fn)(pool_cache_t, int), const char* hel
 
 KASIM_REGISTER(pool_cache_ops) {
   reg.object({.type = "pool_cache",
-              .fields = {arg_u64("size", true), arg_u64("align"), arg_flags("flags", "PR"),
-                         arg_ipl("ipl", IPL_VM),
-                         arg_choice("allocator", {"kmem", "meta", "nointr", "big", "default"},
-                                    "kmem"),
-                         arg_u64("lowat"), arg_u64("hiwat"), arg_u64("hardlimit"),
-                         arg_string("hardlimit_warning"), arg_u64("hardlimit_ratecap"),
-                         arg_u64("prime"), arg_bool("ctor"), arg_bool("dtor"),
-                         arg_u64("ctor_fails_every")},
+              .fields = pool_cache_fields(),
               .create = make_pool_cache,
-              .stats = pool_cache_stats});
+              .stats = pool_cache_stats,
+              .validate = validate_pool_item});
 
   reg.op({.name = "pool_cache_get",
           .args = {arg_object("cache", {"pool_cache"}), arg_flags("flags", "PR")},

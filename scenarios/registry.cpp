@@ -14,9 +14,10 @@ ArgSpec make_arg(std::string name, ArgType type, bool required = false) {
 }
 }  // namespace
 
-ArgSpec arg_u64(std::string name, bool required, uint64_t def) {
+ArgSpec arg_u64(std::string name, bool required, uint64_t def, uint64_t max) {
   ArgSpec a = make_arg(std::move(name), ArgType::u64, required);
   a.default_u64 = def;
+  a.max_u64 = max;
   return a;
 }
 

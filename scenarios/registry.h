@@ -32,6 +32,7 @@
 
 namespace kasim {
 class Engine;
+struct MachineConfig;
 }
 
 namespace kasim::scn {
@@ -59,10 +60,15 @@ struct ArgSpec {
   std::vector<std::string> object_types;  // object
   std::vector<std::string> choices;       // choice
   uint64_t default_u64 = 0;               // u64, boolean, ipl (value), flags (bits)
+  uint64_t max_u64 = UINT64_MAX;          // u64: the largest the API's type holds
   std::string default_str;                // choice, string, object
 };
 
-ArgSpec arg_u64(std::string name, bool required = false, uint64_t def = 0);
+ArgSpec arg_u64(std::string name, bool required = false, uint64_t def = 0, uint64_t max = UINT64_MAX);
+// The largest values of the C types NetBSD's prototypes take (u_int, int):
+// a scenario value wider than its parameter is refused, never truncated.
+inline constexpr uint64_t kMaxUInt = 0xffffffffULL;
+inline constexpr uint64_t kMaxInt = 0x7fffffffULL;
 ArgSpec arg_flags(std::string name, std::string domain, uint64_t def = 0);
 ArgSpec arg_ipl(std::string name, ipl_t def = IPL_NONE);
 ArgSpec arg_object(std::string name, std::vector<std::string> types, bool required = true);
@@ -189,6 +195,12 @@ struct ObjectSpec {
   std::function<ObjectHandle(OpEnv&, const ObjectDecl&)> create;
   // NetBSD's counters under NetBSD's names, for the "stats" op.
   std::function<std::map<std::string, uint64_t>(void*)> stats;
+  // Optional rules between fields and the machine that `create` would
+  // otherwise fail on at boot (an item larger than a pool page): each problem
+  // is (field or "" for the object, message). What validation accepts boots.
+  std::function<std::vector<std::pair<std::string, std::string>>(const ObjectDecl&,
+                                                                  const MachineConfig&)>
+      validate;
 };
 
 // What allocator modules build at boot before scenario objects (kmem_arena,

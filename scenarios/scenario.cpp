@@ -250,7 +250,8 @@ void Validator::parse_machine(const json& m, const std::string& ptr, MachineConf
              {"cpus", "page_size", "phys_pages", "kva_pages", "kva_base", "coherency_unit",
               "pagedaemon", "free_target", "preempt", "costs"});
   mc.cpus = static_cast<int>(u64_field(m, ptr, "cpus", 1, 1, 256));
-  mc.page_size = u64_field(m, ptr, "page_size", 4096, 256, 1 << 21);
+  // Below 1 KiB pool's page headers (phpool) no longer fit in a page: boot fails.
+  mc.page_size = u64_field(m, ptr, "page_size", 4096, 1024, 1 << 21);
   if (!is_pow2(mc.page_size)) {
     err(child(ptr, "page_size"), "must be a power of two, got " + std::to_string(mc.page_size));
     mc.page_size = 4096;
@@ -260,8 +261,11 @@ void Validator::parse_machine(const json& m, const std::string& ptr, MachineConf
   mc.kva_base = u64_field(m, ptr, "kva_base", 0xffff800000000000ULL);
   if (mc.kva_base % mc.page_size != 0)
     err(child(ptr, "kva_base"), "must be a multiple of page_size");
-  else if (mc.kva_pages > (UINT64_MAX - mc.kva_base) / mc.page_size + 1)
-    err(child(ptr, "kva_pages"), "kernel VA would run past the top of the address space");
+  else if (2 * static_cast<unsigned __int128>(mc.kva_pages) * mc.page_size >
+           static_cast<unsigned __int128>(UINT64_MAX - mc.kva_base) + 1)
+    // Boot maps kernel_map over twice kva_pages: kmem's span and as much again.
+    err(child(ptr, "kva_pages"), "kernel VA (twice kva_pages x page_size from kva_base) would run "
+                                 "past the top of the address space");
   mc.coherency_unit = u64_field(m, ptr, "coherency_unit", 64, 8, mc.page_size);
   if (!is_pow2(mc.coherency_unit))
     err(child(ptr, "coherency_unit"),
@@ -279,6 +283,11 @@ bool Validator::parse_arg(const json& v, const std::string& ptr, const ArgSpec& 
     case ArgType::u64: {
       auto r = u64(v, ptr);
       if (!r) return false;
+      if (*r > spec.max_u64) {
+        err(ptr, "must be at most " + std::to_string(spec.max_u64) +
+                     " (the width of the API's parameter), got " + std::to_string(*r));
+        return false;
+      }
       out.u = *r;
       return true;
     }
@@ -652,11 +661,12 @@ Scenario Validator::run(const json& doc) {
   else if (!(doc["kasim"].is_number_integer() && doc["kasim"].get<int64_t>() == 1))
     err("/kasim", "format version must be 1, got " + show(doc["kasim"]));
   if (auto name = string_field(doc, "", "name", true)) {
-    bool ok = !name->empty() && name->front() != '.';
+    bool ok = !name->empty() && name->size() <= kMaxNameLength && name->front() != '.';
     for (char c : *name) ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     if (!ok)
-      err("/name", "must be non-empty and use only letters, digits, '-', '_' and '.' (it names "
-                   "the results directory), got " + show(doc["name"]));
+      err("/name", "must be 1 to " + std::to_string(kMaxNameLength) +
+                       " letters, digits, '-', '_' and '.', not starting with '.' (it names the "
+                       "results directory), got " + show(doc["name"]));
     else
       sc.name = *name;
   }
@@ -709,7 +719,9 @@ Scenario Validator::run(const json& doc) {
       for (const ArgSpec& f : spec->fields) allowed.insert(f.name);
       check_keys(o, ptr, allowed);
       // Fields may refer to objects declared before this one (a vmem "source").
-      parse_args(o, ptr, spec->fields, "object type " + *type, decl);
+      if (parse_args(o, ptr, spec->fields, "object type " + *type, decl) && spec->validate)
+        for (const auto& [field, why] : spec->validate(decl, sc.machine))
+          err(field.empty() ? ptr : child(ptr, field), why);
       if (name && !object_types_.count(*name)) object_types_[*name] = *type;
     }
   }

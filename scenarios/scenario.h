@@ -27,6 +27,8 @@ inline constexpr uint64_t kMaxStepsLimit = 1'000'000'000;
 inline constexpr uint64_t kMaxScenarioThreads = 1024;
 // Interrupt sources (declared plus the workload's, one per CPU).
 inline constexpr uint64_t kMaxInterruptSources = 1024;
+// A scenario's name is a directory name under --out.
+inline constexpr size_t kMaxNameLength = 128;
 
 // Values of a list of ArgSpecs (an op's arguments or an object's fields).
 class Args {

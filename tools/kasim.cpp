@@ -471,10 +471,22 @@ int cmd_check(const std::vector<std::string>& args) {
     if (ec) throw UsageError("--out: cannot create " + dir.string() + ": " + ec.message());
   }
   print_config(sc, base, seed, sc.limits.max_steps);
+  // The limit and Ctrl-C reach into each run, the first included; a run they
+  // cut is no result.
+  catch_stop_signals();
+  cfg.out_of_time = [&clock] { return clock.out_of_time(); };
+  base.poll = clock.poll(false);
 
   // A first timed run sizes the program for PCT: n contexts (threads, boot,
   // interrupt sources) and k scheduling steps.
   Timed first = timed_run(sc, base);
+  if (first.rep.stopped_by_poll) {
+    std::printf("summary: no finding | 0 runs | stopped: %s during the first (timed) run, after "
+                "%llu steps | wall %.3f s\n",
+                clock.stop_reason().c_str(), static_cast<unsigned long long>(first.rep.steps),
+                clock.elapsed());
+    return 0;
+  }
   const uint64_t n = first.rep.context_names.size() - 1 + sc.interrupts.size();
   const uint64_t k = first.rep.steps;
   cfg.pct_steps = k;
@@ -492,10 +504,6 @@ int cmd_check(const std::vector<std::string>& args) {
                 cfg.preemption_bound, cfg.sleep_sets ? "on" : "off");
   std::fflush(stdout);
 
-  // The limit and Ctrl-C reach into each run; a run they cut is no result.
-  catch_stop_signals();
-  cfg.out_of_time = [&clock] { return clock.out_of_time(); };
-  base.poll = clock.poll(false);
   const double search_start = clock.elapsed();
   // With --jobs, runs come from several threads: keep the finding with the
   // lowest run key (keys follow the sequential order), which is the one the
@@ -932,11 +940,18 @@ const char* kUsage =
 // What a command printed must reach standard output whole: `kasim run
 // --json > /dev/full` is a failure (exit 3), not a silent success.
 int checked_stdout(int status) {
-  std::cout.flush();
-  const bool cout_failed = !std::cout;
+  // std::cout writes through stdout's buffer: either flush may be the one
+  // that fails, and errno says why right after it.
   errno = 0;
-  if (std::fflush(stdout) != 0 || std::ferror(stdout) || cout_failed) {
-    const int e = errno;
+  std::cout.flush();
+  int e = std::cout ? 0 : errno;
+  bool failed = !std::cout;
+  errno = 0;
+  if (std::fflush(stdout) != 0) {
+    failed = true;
+    if (e == 0) e = errno;
+  }
+  if (failed || std::ferror(stdout)) {
     std::fprintf(stderr, "kasim: cannot write standard output%s%s; what it printed is lost\n",
                  e ? ": " : "", e ? std::strerror(e) : "");
     return kExitInternal;
@@ -999,5 +1014,10 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args.front();
   args.erase(args.begin());
+  // Into a file or a pipe, standard output goes out in one piece at the end
+  // (up to a megabyte), so that a failure to write it is seen, with its
+  // reason, by checked_stdout.
+  static char out_buffer[1 << 20];
+  if (!isatty(fileno(stdout))) std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
   return checked_stdout(run_command(cmd, args));
 }

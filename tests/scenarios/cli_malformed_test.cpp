@@ -245,8 +245,8 @@ TEST(Malformed, MissingName) {
 TEST(Malformed, NameThatCannotNameADirectory) {
   // The name becomes results/<name>/: no path separators, no leading dot.
   expect_rejected(R"({ "kasim": 1, "name": "../x", "threads": [ { "steps": [] } ] })",
-                  {line("bad.json: /name: must be non-empty and use only letters, digits, '-', "
-                        "'_' and '.' (it names the results directory), got \"../x\"")});
+                  {line("bad.json: /name: must be 1 to 128 letters, digits, '-', '_' and '.', not "
+                        "starting with '.' (it names the results directory), got \"../x\"")});
 }
 
 TEST(Malformed, NothingToRun) {
