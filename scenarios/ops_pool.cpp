@@ -116,7 +116,7 @@ KASIM_REGISTER(pool_ops) {
           .object_arg = "pool"});
 
   reg.op({.name = "pool_prime",
-          .args = {arg_object("pool", {"pool"}), arg_u64("n", true)},
+          .args = {arg_object("pool", {"pool"}), arg_u64("n", true, 0, kMaxInt)},
           .run = [](OpEnv& env, const Step& s) {
             pool_prime(env.object<pool>(s, "pool"), to_int(s.u64("n")));
             return OpResult::none();
@@ -124,7 +124,7 @@ KASIM_REGISTER(pool_ops) {
           .help = "pool_prime(pool, n): minpages = ceil(n/ipp), grow (PR_WAITOK) to it"});
 
   reg.op({.name = "pool_setlowat",
-          .args = {arg_object("pool", {"pool"}), arg_u64("n", true)},
+          .args = {arg_object("pool", {"pool"}), arg_u64("n", true, 0, kMaxInt)},
           .run = [](OpEnv& env, const Step& s) {
             pool_setlowat(env.object<pool>(s, "pool"), to_int(s.u64("n")));
             return OpResult::none();
@@ -132,7 +132,7 @@ KASIM_REGISTER(pool_ops) {
           .help = "pool_setlowat(pool, n): minitems = n, minpages = ceil(n/ipp); catch up"});
 
   reg.op({.name = "pool_sethiwat",
-          .args = {arg_object("pool", {"pool"}), arg_u64("n", true)},
+          .args = {arg_object("pool", {"pool"}), arg_u64("n", true, 0, kMaxInt)},
           .run = [](OpEnv& env, const Step& s) {
             pool_sethiwat(env.object<pool>(s, "pool"), to_int(s.u64("n")));
             return OpResult::none();
@@ -140,8 +140,8 @@ KASIM_REGISTER(pool_ops) {
           .help = "pool_sethiwat(pool, n): maxpages = ceil(n/ipp) (0 for n = 0)"});
 
   reg.op({.name = "pool_sethardlimit",
-          .args = {arg_object("pool", {"pool"}), arg_u64("n", true), arg_string("warning"),
-                   arg_u64("ratecap")},
+          .args = {arg_object("pool", {"pool"}), arg_u64("n", true, 0, kMaxInt), arg_string("warning"),
+                   arg_u64("ratecap", false, 0, kMaxInt)},
           .results = R_ERROR,
           .run = [](OpEnv& env, const Step& s) {
             const std::string& w = s.str("warning");

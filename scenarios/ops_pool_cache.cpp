@@ -135,7 +135,7 @@ std::vector<ArgSpec> pool_cache_fields() {
 // An op on a cache taking one count `n`.
 OpSpec count_op(const char* name, void (*fn)(pool_cache_t, int), const char* help) {
   return {.name = name,
-          .args = {arg_object("cache", {"pool_cache"}), arg_u64("n", true)},
+          .args = {arg_object("cache", {"pool_cache"}), arg_u64("n", true, 0, kMaxInt)},
           .run = [fn](OpEnv& env, const Step& s) {
             fn(cache_of(env, s), to_int(s.u64("n")));
             return OpResult::none();
@@ -226,8 +226,8 @@ KASIM_REGISTER(pool_cache_ops) {
   reg.op(count_op("pool_cache_prime", pool_cache_prime, "pool_cache_prime(cache, n)"));
 
   reg.op({.name = "pool_cache_sethardlimit",
-          .args = {arg_object("cache", {"pool_cache"}), arg_u64("n", true), arg_string("warning"),
-                   arg_u64("ratecap")},
+          .args = {arg_object("cache", {"pool_cache"}), arg_u64("n", true, 0, kMaxInt), arg_string("warning"),
+                   arg_u64("ratecap", false, 0, kMaxInt)},
           .run = [](OpEnv& env, const Step& s) {
             const std::string& w = s.str("warning");
             pool_cache_sethardlimit(cache_of(env, s), to_int(s.u64("n")),

@@ -52,7 +52,8 @@ inline std::vector<std::pair<std::string, std::string>> need_addr_or_ref(const S
   return {};
 }
 
-// A count for an int parameter (setlowat, prime, ...), clamped to INT_MAX.
+// A count for an int parameter (setlowat, prime, ...): validation keeps it
+// within kMaxInt, so the conversion never truncates.
 inline int to_int(uint64_t n) { return n > kMaxInt ? static_cast<int>(kMaxInt) : static_cast<int>(n); }
 
 }  // namespace kasim::scn

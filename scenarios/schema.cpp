@@ -15,7 +15,12 @@ json def_ref(const std::string& def) { return {{"$ref", "#/$defs/" + def}}; }
 
 json arg_schema(const ArgSpec& a) {
   switch (a.type) {
-    case ArgType::u64: return def_ref("number");
+    case ArgType::u64: {
+      json s = def_ref("number");
+      // "maximum" constrains the integer form; the validator checks both.
+      if (a.max_u64 != UINT64_MAX) s["maximum"] = a.max_u64;
+      return s;
+    }
     case ArgType::flags: return def_ref("flags_" + a.flag_domain);
     case ArgType::ipl: return def_ref("ipl");
     case ArgType::object:
