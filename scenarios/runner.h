@@ -36,6 +36,9 @@ struct RunOptions {
   // progress lines); returning true stops the run there as a step bound that
   // the trace replays (Engine::set_poll).
   std::function<bool(uint64_t steps)> poll;
+  // Stop once boot has built the machine and the objects: `kasim validate`
+  // boots every file it accepts.
+  bool boot_only = false;
   size_t trace_tail = 64;                 // trace records kept for the report
   size_t timeline_spans = 0;              // op spans kept for perfetto.json (0 = none)
 };
@@ -85,6 +88,14 @@ struct RunReport {
   std::shared_ptr<const Scenario> drawn;
 };
 
+// Throws ScenarioError when the machine is too small for boot to finish
+// (without a canary or fault injection): that is bad input, not a finding.
 RunReport run_scenario(const Scenario& sc, const RunOptions& opt);
+
+// `kasim validate`'s last check: boots the scenario's machine and objects
+// (the file's seed, its swarm draw) and throws ScenarioError, like any bad
+// input, if boot fails. A scenario that expects a finding may expect it from
+// boot, and passes.
+void check_boots(const Scenario& sc);
 
 }  // namespace kasim::scn

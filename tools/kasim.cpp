@@ -886,6 +886,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   for (const std::string& f : vm["files"].as<std::vector<std::string>>()) {
     try {
       Scenario sc = load_scenario(f);
+      check_boots(sc);
       if (vm.count("check-determinism")) {
         RunOptions opt;
         RunReport first = run_scenario(sc, opt);
