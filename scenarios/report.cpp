@@ -230,8 +230,10 @@ json trace_json(const Scenario& sc, const RunReport& rep) {
   return j;
 }
 
-LoadedTrace load_trace(const std::string& path) {
-  const json j = parse_json_strict(read_input_file(path), path);
+LoadedTrace load_trace(const std::string& path) { return parse_trace(read_input_file(path), path); }
+
+LoadedTrace parse_trace(const std::string& text, const std::string& path) {
+  const json j = parse_json_strict(text, path);
   std::vector<std::string> errs;
   auto bad = [&](const std::string& ptr, const std::string& why) {
     errs.push_back(path + ": " + ptr + ": " + why);

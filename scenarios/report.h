@@ -48,6 +48,8 @@ bool is_canary(const std::string& name);
 
 // Reads a trace.json; throws ScenarioError with one line per problem.
 LoadedTrace load_trace(const std::string& path);
+// The same from text already read; `path` names it in messages.
+LoadedTrace parse_trace(const std::string& text, const std::string& path);
 
 // The run's ops as a Chrome/Perfetto trace (open it at ui.perfetto.dev): one
 // process per CPU, one track per LWP or interrupt level, simulated time.

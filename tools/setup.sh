@@ -5,7 +5,7 @@
 KASIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KASIM_PACKAGES=(cmake ninja-build g++ libboost-program-options-dev libboost-context-dev
                 nlohmann-json3-dev librapidcheck-dev libgtest-dev libbenchmark-dev
-                python3 python3-jsonschema)
+                python3 python3-jsonschema clang libclang-rt-14-dev)
 
 kasim_install_packages() {
   local missing=()
