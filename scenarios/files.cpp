@@ -48,19 +48,6 @@ std::string where_in_text(const std::string& text, size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
-std::string pointer_token(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
-
 // The parser's callback sees the document as a stream of events; this keeps
 // the path to the current value so that a problem can name its JSON Pointer.
 // The parser copies its callback, so the path lives outside it (`frames`)
@@ -79,10 +66,14 @@ class StrictChecker {
 
   // The JSON Pointer of the value being parsed.
   static std::string pointer(const std::vector<Frame>& frames) {
-    std::string p;
-    for (const Frame& f : frames)
-      p += "/" + (f.object ? pointer_token(f.key) : std::to_string(f.index));
-    return p;
+    json::json_pointer p;  // escapes "~" and "/" in keys (RFC 6901)
+    for (const Frame& f : frames) {
+      if (f.object)
+        p /= f.key;
+      else
+        p /= f.index;
+    }
+    return p.to_string();
   }
 
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {

@@ -126,14 +126,14 @@ json perfetto_json(const Scenario& sc, const RunReport& rep) {
   for (const Span& sp : rep.spans) {
     tracks.insert({sp.cpu, sp.ctx});
     // Trace Event Format times are microseconds; simulated ns / 1000, for display only.
-    events.push_back({{"name", sp.step->op->name},
+    events.push_back({{"name", sp.op->name},
                       {"cat", "op"},
                       {"ph", "X"},
                       {"ts", static_cast<double>(sp.begin) / 1000.0},
                       {"dur", static_cast<double>(sp.end - sp.begin) / 1000.0},
                       {"pid", sp.cpu},
                       {"tid", sp.ctx},
-                      {"args", {{"where", sp.step->where}}}});
+                      {"args", {{"where", sp.where}}}});
   }
   const int ncpus = rep.drawn ? rep.drawn->machine.cpus : sc.machine.cpus;
   for (int cpu = 0; cpu < ncpus; ++cpu)

@@ -197,7 +197,8 @@ class Runner {
     // checker's partial-order reduction, this step depends on every other.
     engine_.note_access(Access::any());
     engine_.record(TraceKind::op_end, op_id, s.index);
-    if (spans_.size() < max_spans_) spans_.push_back({self->cpu, self->id, &s, begin, engine_.now()});
+    if (spans_.size() < max_spans_)
+      spans_.push_back({self->cpu, self->id, s.op, s.where, begin, engine_.now()});
     ++engine_.curcpu().ops;
     ++ops_;
     check_expect(s, r);

@@ -43,11 +43,13 @@ struct RunOptions {
   size_t timeline_spans = 0;              // op spans kept for perfetto.json (0 = none)
 };
 
-// One op as it ran: for the Perfetto timeline.
+// One op as it ran: for the Perfetto timeline. It keeps copies, not the
+// Step: a workload's steps are gone when the run ends.
 struct Span {
   int cpu = 0;
   uint32_t ctx = 0;
-  const Step* step = nullptr;
+  const OpSpec* op = nullptr;  // the registry outlives every run
+  std::string where;           // the step's JSON Pointer
   uint64_t begin = 0, end = 0;
 };
 
@@ -83,7 +85,7 @@ struct RunReport {
   std::vector<std::string> marks;   // reachability marks the run reached
   FaultConfig faults;               // the fault injection it ran with
   // Swarm scenarios: the values this seed drew (JSON Pointer -> value), and
-  // the configuration it ran (kept alive for spans' step pointers).
+  // the configuration it ran (its machine is what report.json shows).
   nlohmann::json swarm = nlohmann::json::object();
   std::shared_ptr<const Scenario> drawn;
 };

@@ -88,16 +88,7 @@ std::string join(const std::vector<std::string>& v) {
 
 // RFC 6901: "~" and "/" in a key are escaped.
 std::string child(const std::string& ptr, const std::string& key) {
-  std::string k;
-  for (char c : key) {
-    if (c == '~')
-      k += "~0";
-    else if (c == '/')
-      k += "~1";
-    else
-      k += c;
-  }
-  return ptr + "/" + k;
+  return ptr + (json::json_pointer() / key).to_string();
 }
 
 std::string child(const std::string& ptr, size_t index) {

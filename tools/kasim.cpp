@@ -266,7 +266,12 @@ Timed timed_run(const Scenario& sc, const RunOptions& opt) {
 
 // Runs again and compares hashes; returns false (after saying so) on a mismatch.
 bool same_twice(const Scenario& sc, const RunOptions& opt, const RunReport& first) {
-  RunReport again = run_scenario(sc, opt);
+  // The second run stops where the first did, by the step limit it ended
+  // with, even if the wall clock cut the first one short.
+  RunOptions again_opt = opt;
+  again_opt.poll = nullptr;
+  again_opt.max_steps = first.limits.max_steps;
+  RunReport again = run_scenario(sc, again_opt);
   if (again.trace_hash == first.trace_hash && again.steps == first.steps) return true;
   std::printf("NONDETERMINISM: %s: two runs with seed %llu differ: hash %s (%llu steps) vs %s "
               "(%llu steps)\n",

@@ -1,5 +1,8 @@
 // report.json and trace.json in-process (scenarios/report.cpp): the decision
 // encoding, the trace round trip through load_trace, and the report fields.
+#include <map>
+
+#include "scenarios/registry.h"
 #include "test_util.h"
 
 namespace kasim_test {
@@ -145,6 +148,38 @@ TEST(Report, FieldsPeopleAndToolsRead) {
   // The interrupt ran on CPU 0 only.
   EXPECT_GT(r["cpus"][0]["interrupts"].get<uint64_t>(), 0u);
   EXPECT_EQ(r["cpus"][1]["interrupts"], 0);
+}
+
+// perfetto.json of a workload scenario: its ops' steps live in the workload
+// and are gone when the run ends, so the timeline must not point at them
+// (it read freed memory once). Under AddressSanitizer this test is the check.
+TEST(Perfetto, WorkloadScenarioGivesWellNestedTraceEvents) {
+  kasim::scn::Scenario sc =
+      kasim::scn::load_scenario(std::string(KASIM_SOURCE_DIR) + "/scenarios/examples/quickstart.json");
+  kasim::scn::RunOptions opt;
+  opt.timeline_spans = 1'000'000;
+  const kasim::scn::RunReport rep = kasim::scn::run_scenario(sc, opt);
+  ASSERT_FALSE(rep.spans.empty());
+  const json p = json::parse(kasim::scn::perfetto_json(sc, rep).dump());
+  // Per track (pid, tid), op slices sorted by start never overlap partially.
+  std::map<std::pair<int, uint64_t>, std::vector<std::pair<double, double>>> tracks;
+  size_t slices = 0;
+  for (const json& e : p["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    ++slices;
+    ASSERT_NE(kasim::scn::Registry::get().find_op(e["name"].get<std::string>()), nullptr) << e;
+    EXPECT_TRUE(starts_with(e["args"]["where"].get<std::string>(), "/")) << e;
+    ASSERT_GE(e["dur"].get<double>(), 0.0);
+    tracks[{e["pid"].get<int>(), e["tid"].get<uint64_t>()}].push_back(
+        {e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>()});
+  }
+  EXPECT_EQ(slices, rep.spans.size());
+  for (auto& [track, spans] : tracks) {
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i)
+      EXPECT_TRUE(spans[i].first >= spans[i - 1].second || spans[i].second <= spans[i - 1].second)
+          << "track " << track.first << "/" << track.second << ": slices overlap";
+  }
 }
 
 }  // namespace
