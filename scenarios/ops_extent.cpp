@@ -43,17 +43,20 @@ ObjectHandle make_extent(OpEnv&, const ObjectDecl& d) {
   return {"extent", ex, nullptr};
 }
 
-// The fixed storage comes from kmem_va_arena at boot: refuse a count whose
-// storage could not fit there (at most half the kernel VA; boot's own arenas
-// take from it too).
+// The fixed storage is wired kernel memory taken at boot: refuse a count
+// whose storage could not be had (more than half the kernel VA or half the
+// physical pages; boot's own arenas and caches take from both). Boot would
+// otherwise wait for the page daemon forever.
 std::vector<std::pair<std::string, std::string>> validate_extent(const ObjectDecl& d,
                                                                  const MachineConfig& m) {
   const uint64_t n = d.u64("fixed_regions");
-  const unsigned __int128 room = static_cast<unsigned __int128>(m.kva_pages) * m.page_size / 2;
-  if (n != 0 && EXTENT_FIXED_STORAGE_SIZE(n) > room)
-    return {{"fixed_regions", std::to_string(n) + " region descriptors need " +
-                                  std::to_string(EXTENT_FIXED_STORAGE_SIZE(n)) +
-                                  " bytes of fixed storage, more than half the kernel VA"}};
+  if (n == 0) return {};
+  const uint64_t bytes = EXTENT_FIXED_STORAGE_SIZE(n);
+  const uint64_t pages = (bytes + m.page_size - 1) / m.page_size;
+  if (pages > m.kva_pages / 2 || pages > m.phys_pages / 2)
+    return {{"fixed_regions", std::to_string(n) + " region descriptors need " + std::to_string(pages) +
+                                  " page(s) of fixed storage, more than half the kernel VA or half "
+                                  "the physical pages"}};
   return {};
 }
 
