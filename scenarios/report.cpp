@@ -165,9 +165,16 @@ std::string encode_decisions(const std::vector<Decision>& ds) {
     size_t j = i + 1;
     while (j < ds.size() && ds[j] == ds[i]) ++j;
     if (!out.empty()) out += ' ';
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on
+    // "*" + std::to_string(...) here.
     out += ds[i].kind == OptionKind::run ? 'r' : 'd';
-    out += std::to_string(ds[i].cpu) + "." + std::to_string(ds[i].target);
-    if (j - i > 1) out += "*" + std::to_string(j - i);
+    out += std::to_string(ds[i].cpu);
+    out += '.';
+    out += std::to_string(ds[i].target);
+    if (j - i > 1) {
+      out += '*';
+      out += std::to_string(j - i);
+    }
     i = j;
   }
   return out;

@@ -1,7 +1,7 @@
 // tools/kasim.cpp: the kasim command.
 //
-//   kasim run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]
-//                  [--check-determinism] [--perfetto] [--canary NAME]
+//   kasim run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--time S] [--out DIR]
+//                  [--json] [--check-determinism] [--perfetto] [--canary NAME]
 //   kasim check FILE [--strategy dfs|pct] [--pct-depth D] [--preemption-bound K]
 //                    [--no-reduction] [--max-schedules N] [--time S] [--jobs J] [--seed N]
 //                    [--out DIR] [--canary NAME]
@@ -16,7 +16,7 @@
 //   kasim schema
 //
 // Exit status: 0 all held, 1 a finding, 2 bad input or usage, 3 internal
-// error or nondeterminism.
+// error, nondeterminism, or a result that could not be written.
 #include <boost/program_options.hpp>
 #include <atomic>
 #include <cerrno>
@@ -591,7 +591,12 @@ int cmd_replay(const std::vector<std::string>& args) {
       std::printf("note: the trace was recorded by kasim %s; this is %s\n", tr.version.c_str(),
                   KASIM_VERSION);
   }
+  // No time limit (it would cut the replay short of the recording), but a
+  // progress line on a terminal for a long one.
+  HostClock clock(std::nullopt);
+  opt.poll = clock.poll(!json_out);
   Timed t = timed_run(tr.scenario, opt);
+  clock.end_progress();
   RunReport& rep = t.rep;
   // Compare with the recording before saying anything, so that --json output
   // is one JSON document whose exit_status is the real one.
@@ -925,8 +930,8 @@ int cmd_ops() {
 
 const char* kUsage =
     "usage: kasim COMMAND [ARGS]\n"
-    "  run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--out DIR] [--json]\n"
-    "           [--check-determinism] [--perfetto] [--canary NAME]   run a scenario\n"
+    "  run FILE [--seed N] [--strategy timed|random] [--max-steps N] [--time S] [--out DIR]\n"
+    "           [--json] [--check-determinism] [--perfetto] [--canary NAME]   run a scenario\n"
     "  check FILE [--strategy dfs|pct] [--pct-depth D] [--preemption-bound K] [--no-reduction]\n"
     "           [--max-schedules N] [--time S] [--jobs J] [--seed N] [--out DIR] [--canary NAME]\n"
     "                                        model-check a scenario (PCT or bounded search)\n"
@@ -936,12 +941,12 @@ const char* kUsage =
     "                                        run many seeds; shrink the first finding\n"
     "  shrink TRACE [-o OUT] [--max-runs N]  minimize a failing trace (same kind of finding)\n"
     "  canaries                              list the planted bugs and the reachability marks\n"
-    "  validate FILE... [--check-determinism] check scenario files without running them\n"
+    "  validate FILE... [--check-determinism] check scenario files and boot them\n"
     "  ops                                   list the ops scenarios may use\n"
     "  schema                                print the JSON Schema of scenario files\n"
     "  --version, --help\n"
-    "exit status: 0 all held, 1 finding, 2 bad input or usage, 3 internal error or "
-    "nondeterminism\n";
+    "exit status: 0 all held, 1 finding, 2 bad input or usage, 3 internal error, "
+    "nondeterminism or an unwritable result\n";
 
 // What a command printed must reach standard output whole: `kasim run
 // --json > /dev/full` is a failure (exit 3), not a silent success.
