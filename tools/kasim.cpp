@@ -18,6 +18,7 @@
 // Exit status: 0 all held, 1 a finding, 2 bad input or usage, 3 internal
 // error, nondeterminism, or a result that could not be written.
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -57,16 +58,30 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// `--help` (or -h) on a subcommand: its usage was printed; exit 0.
+struct HelpShown {};
+
+bool asks_for_help(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "--help") != args.end() ||
+         std::find(args.begin(), args.end(), "-h") != args.end();
+}
+
 // Parses a subcommand's options; `positional` names the option that takes
 // the bare arguments (count -1 = any number), and `missing` is the usage
 // error when none was given.
 po::variables_map parse_options(const std::vector<std::string>& args,
                                 const po::options_description& desc, const char* positional,
                                 int count, const std::string& missing) {
+  if (asks_for_help(args)) {
+    std::cout << desc << "\n";
+    throw HelpShown{};
+  }
   po::positional_options_description pos;
   pos.add(positional, count);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  // No guessing from prefixes: `fuzz --json` must be an error, not --jsonl.
+  const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).style(style).run(), vm);
   po::notify(vm);
   if (!vm.count(positional)) throw UsageError(missing);
   return vm;
@@ -978,6 +993,14 @@ int run_command(const std::string& cmd, const std::vector<std::string>& args) {
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "fuzz") return cmd_fuzz(args);
     if (cmd == "shrink") return cmd_shrink(args);
+    // The commands without options still answer --help with their usage.
+    if ((cmd == "canaries" || cmd == "ops" || cmd == "schema") && asks_for_help(args)) {
+      std::printf("kasim %s (no options): %s\n", cmd.c_str(),
+                  cmd == "canaries" ? "lists the planted bugs and the reachability marks"
+                  : cmd == "ops"    ? "lists the ops scenarios may use"
+                                    : "prints the JSON Schema of scenario files");
+      return 0;
+    }
     if (cmd == "canaries") return cmd_canaries();
     if (cmd == "ops") return cmd_ops();
     if (cmd == "schema") {
@@ -994,6 +1017,8 @@ int run_command(const std::string& cmd, const std::vector<std::string>& args) {
     }
     std::fprintf(stderr, "kasim: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return kExitUsage;
+  } catch (const HelpShown&) {
+    return 0;
   } catch (const ScenarioError& e) {
     for (const std::string& line : e.lines) std::fprintf(stderr, "%s\n", line.c_str());
     return kExitUsage;

@@ -352,5 +352,33 @@ TEST(Hostile, FullDiskLosesNothingSilently) {
   expect_no_partial_files(dir.path());
 }
 
+// --- the command line -----------------------------------------------------------
+
+TEST(Hostile, OptionsAreNotGuessedFromPrefixes) {
+  // `--json` on fuzz silently meant --jsonl.
+  TempDir dir;
+  write_file(dir / "abba.json", kAbba);
+  CmdResult r = run_kasim({"fuzz", "abba.json", "--json", "x"}, dir.path());
+  EXPECT_EQ(r.status, 2) << r.all();
+  EXPECT_TRUE(starts_with(r.err, "kasim fuzz: unrecognised option '--json'")) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "x"));
+}
+
+TEST(Hostile, HelpOnEverySubcommand) {
+  TempDir dir;
+  for (const char* cmd : {"run", "check", "fuzz", "replay", "shrink", "validate"}) {
+    SCOPED_TRACE(cmd);
+    CmdResult r = run_kasim({cmd, "--help"}, dir.path());
+    EXPECT_EQ(r.status, 0) << r.all();
+    EXPECT_TRUE(starts_with(r.out, std::string("kasim ") + cmd + " ")) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
+  for (const char* cmd : {"canaries", "ops", "schema"}) {
+    CmdResult r = run_kasim({cmd, "--help"}, dir.path());
+    EXPECT_EQ(r.status, 0);
+    EXPECT_TRUE(starts_with(r.out, std::string("kasim ") + cmd + " (no options): ")) << r.out;
+  }
+}
+
 }  // namespace
 }  // namespace kasim_test
